@@ -1,0 +1,31 @@
+"""DRF authentication by API key pair: `x-access-key-id` and `x-secret-key`."""
+
+from __future__ import annotations
+
+from rest_framework import authentication
+
+from apikeys.services import api_key_authenticate
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates as the key's owner; `request.auth` is the ApiKey.
+
+    Requests with neither header fall through to the next authenticator
+    (JWT). A request with either header must carry a valid pair.
+    """
+
+    def authenticate(self, request):
+        access_key_id = request.META.get("HTTP_X_ACCESS_KEY_ID")
+        secret = request.META.get("HTTP_X_SECRET_KEY")
+        if access_key_id is None and secret is None:
+            return None
+
+        api_key = api_key_authenticate(
+            access_key_id=access_key_id or "",
+            secret=secret or "",
+            client_ip=request.META.get("REMOTE_ADDR", ""),
+        )
+        return (api_key.owner, api_key)
+
+    def authenticate_header(self, request):
+        return "ApiKey"

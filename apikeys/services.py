@@ -1,0 +1,250 @@
+"""
+API-key services: create, authenticate, revoke, change limits.
+
+The API, the Django admin and the management commands all go through these
+functions; each names its side effects (S3 marker, signals for the audit log).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+
+from apikeys import signals
+from apikeys.crypto import (
+    encrypt_secret,
+    generate_access_key_id,
+    generate_secret_key,
+    secret_digest,
+    secret_matches,
+)
+from apikeys.models import ApiKey
+from pockity.exceptions import Conflict, Forbidden
+
+logger = logging.getLogger(__name__)
+
+# Compared against when the access key id is unknown, so that an unknown id
+# and a wrong secret take the same path and the same time.
+_DUMMY_DIGEST = secret_digest("sk_" + "0" * 43)
+
+INVALID_CREDENTIALS = "Invalid API key credentials."
+
+_UNSET = object()
+
+
+def _failure_throttle_key(client_ip: str) -> str:
+    return f"apikey-auth-failures:{client_ip}"
+
+
+def _failure_limit() -> tuple[int, int]:
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["apikey_auth_failure"]
+    count, period = rate.split("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    return int(count), seconds
+
+
+def _record_failure(client_ip: str) -> None:
+    limit, window = _failure_limit()
+    key = _failure_throttle_key(client_ip)
+    if cache.add(key, 1, timeout=window):
+        return
+    try:
+        failures = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=window)
+        return
+    if failures == limit:
+        logger.warning("API key authentication throttled for ip=%s", client_ip)
+
+
+def _check_failure_throttle(client_ip: str) -> None:
+    limit, window = _failure_limit()
+    if (cache.get(_failure_throttle_key(client_ip)) or 0) >= limit:
+        raise Throttled(wait=window)
+
+
+def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> ApiKey:
+    """Return the usable key for this pair, or raise.
+
+    Wrong, missing or unknown credentials all raise the same 401; a correct
+    pair for a revoked key is a 401 saying so, an expired key a 403. Repeated
+    failures from one address are throttled (429). Records `last_used_at`
+    at most once per API_KEY_LAST_USED_RESOLUTION seconds.
+    """
+    _check_failure_throttle(client_ip)
+
+    api_key = (
+        ApiKey.objects.select_related("owner", "owner__tier")
+        .filter(access_key_id=access_key_id[:64])
+        .first()
+        if access_key_id
+        else None
+    )
+    digest = api_key.secret_digest if api_key else _DUMMY_DIGEST
+    secret_ok = secret_matches(secret, digest)
+    if api_key is None or not secret_ok or not secret:
+        _record_failure(client_ip)
+        raise AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_api_key")
+
+    if not api_key.is_active or api_key.revoked_at is not None:
+        raise AuthenticationFailed(
+            "This API key has been revoked.", code="api_key_revoked"
+        )
+    if not api_key.owner.is_active:
+        raise AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_api_key")
+    if api_key.is_expired:
+        raise Forbidden("This API key has expired.", code="api_key_expired")
+
+    _touch_last_used(api_key)
+    return api_key
+
+
+def _touch_last_used(api_key: ApiKey) -> None:
+    """Record use with at most one UPDATE per key per resolution window."""
+    now = timezone.now()
+    resolution = timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION)
+    if api_key.last_used_at is not None and now - api_key.last_used_at < resolution:
+        return
+
+    if api_key.last_used_at is None:
+        first = ApiKey.objects.filter(pk=api_key.pk, last_used_at__isnull=True).update(
+            last_used_at=now
+        )
+        api_key.last_used_at = now
+        if first:
+            signals.api_key_first_used.send(
+                sender=ApiKey, api_key=api_key, actor=api_key.owner
+            )
+        return
+
+    ApiKey.objects.filter(pk=api_key.pk, last_used_at__lt=now - resolution).update(
+        last_used_at=now
+    )
+    api_key.last_used_at = now
+
+
+def api_key_count_active(owner) -> int:
+    return ApiKey.objects.filter(owner=owner, is_active=True).count()
+
+
+def api_key_create(
+    *,
+    owner,
+    name: str,
+    storage_bytes_limit=_UNSET,
+    object_limit=_UNSET,
+    can_list: bool = True,
+    can_read: bool = True,
+    can_write: bool = True,
+    can_delete: bool = True,
+    expires_at=None,
+    actor=None,
+    via_request=None,
+    enforce_tier_key_limit: bool = True,
+) -> tuple[ApiKey, str]:
+    """Create a key pair for `owner` and its namespace; return (key, secret).
+
+    Limits default to the owner's tier (None = unlimited). Writes the key,
+    its namespace row and the `apikeys/{id}/` folder marker in S3 (a 503
+    leaves nothing behind), then sends `api_key_created`. The secret is
+    returned once and is kept only as a digest and encrypted.
+    """
+    from storage.services import namespace_provision_for_api_key
+
+    tier = owner.tier
+    if storage_bytes_limit is _UNSET:
+        storage_bytes_limit = tier.storage_bytes_limit if tier else None
+    if object_limit is _UNSET:
+        object_limit = tier.object_limit if tier else None
+
+    secret = generate_secret_key()
+    with transaction.atomic():
+        if enforce_tier_key_limit and tier and tier.max_api_keys is not None:
+            # Lock the owner's row so that two concurrent creations cannot
+            # both pass the count.
+            type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+            if api_key_count_active(owner) >= tier.max_api_keys:
+                raise Conflict(
+                    f"Your tier allows at most {tier.max_api_keys} active API keys.",
+                    code="api_key_limit_reached",
+                    details={"limit": tier.max_api_keys},
+                )
+
+        api_key = ApiKey.objects.create(
+            owner=owner,
+            name=name,
+            access_key_id=generate_access_key_id(),
+            secret_digest=secret_digest(secret),
+            secret_encrypted=encrypt_secret(secret),
+            tier=tier,
+            storage_bytes_limit=storage_bytes_limit,
+            object_limit=object_limit,
+            can_list=can_list,
+            can_read=can_read,
+            can_write=can_write,
+            can_delete=can_delete,
+            expires_at=expires_at,
+        )
+        namespace_provision_for_api_key(api_key)
+
+    logger.info("API key created key=%s owner=%s", api_key.access_key_id, owner.pk)
+    signals.api_key_created.send(
+        sender=ApiKey, api_key=api_key, actor=actor or owner, via_request=via_request
+    )
+    return api_key, secret
+
+
+def api_key_revoke(*, api_key: ApiKey, actor=None, reason: str = "") -> ApiKey:
+    """Revoke a key at once. Its files stay in S3 and keep counting.
+
+    Idempotent: revoking a revoked key changes nothing and sends no signal.
+    """
+    now = timezone.now()
+    changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        is_active=False, revoked_at=now
+    )
+    api_key.refresh_from_db(fields=["is_active", "revoked_at"])
+    if changed:
+        logger.info("API key revoked key=%s reason=%s", api_key.access_key_id, reason)
+        signals.api_key_revoked.send(
+            sender=ApiKey, api_key=api_key, actor=actor, reason=reason
+        )
+    return api_key
+
+
+def api_key_set_limits(
+    *, api_key: ApiKey, storage_bytes_limit, object_limit, actor=None
+) -> ApiKey:
+    """Change a key's quota.
+
+    A limit below current usage is accepted: uploads are then refused until
+    usage falls under it (nothing is deleted).
+    """
+    before = {
+        "storage_bytes_limit": api_key.storage_bytes_limit,
+        "object_limit": api_key.object_limit,
+    }
+    api_key.storage_bytes_limit = storage_bytes_limit
+    api_key.object_limit = object_limit
+    api_key.save(update_fields=["storage_bytes_limit", "object_limit"])
+    after = {
+        "storage_bytes_limit": storage_bytes_limit,
+        "object_limit": object_limit,
+    }
+    if before != after:
+        logger.info(
+            "API key limits changed key=%s before=%s after=%s",
+            api_key.access_key_id,
+            before,
+            after,
+        )
+        signals.api_key_limits_changed.send(
+            sender=ApiKey, api_key=api_key, actor=actor, before=before, after=after
+        )
+    return api_key

@@ -1,0 +1,3 @@
+"""apikeys API routes, mounted under /api/."""
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+# Audit receivers are connected in AuditConfig.ready().

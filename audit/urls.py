@@ -1,0 +1,3 @@
+"""audit API routes, mounted under /api/."""
+
+urlpatterns = []

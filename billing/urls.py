@@ -1,0 +1,3 @@
+"""billing API routes, mounted under /api/."""
+
+urlpatterns = []

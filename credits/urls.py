@@ -1,0 +1,3 @@
+"""credits API routes, mounted under /api/."""
+
+urlpatterns = []

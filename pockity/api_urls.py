@@ -1,0 +1,3 @@
+"""Project-wide API routes (public health), mounted under /api/."""
+
+urlpatterns = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PockityConfig(AppConfig):
+    name = "pockity"
+    verbose_name = "Pockity"

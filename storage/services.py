@@ -1,0 +1,1 @@
+"""Storage services (being written): namespaces, uploads, listing, deletes."""

@@ -1,0 +1,3 @@
+"""storage API routes, mounted under /api/."""
+
+urlpatterns = []

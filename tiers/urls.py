@@ -1,0 +1,3 @@
+"""tiers API routes, mounted under /api/."""
+
+urlpatterns = []
