@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "audit",
     "billing",
     "credits",
+    "notifications",
 ]
 
 MIDDLEWARE = [

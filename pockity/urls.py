@@ -15,9 +15,11 @@ urlpatterns = [
     path("api/", include("pockity.api_urls")),
     path("api/", include("accounts.urls")),
     path("api/", include("apikeys.urls")),
+    path("api/", include("apikeys.request_urls")),
     path("api/", include("tiers.urls")),
     path("api/", include("storage.urls")),
     path("api/", include("audit.urls")),
     path("api/", include("billing.urls")),
     path("api/", include("credits.urls")),
+    path("api/", include("notifications.urls")),
 ]

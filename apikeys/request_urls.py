@@ -1,0 +1,3 @@
+"""API-key request routes, mounted under /api/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Notification API routes (quota-alert webhooks), mounted under /api/."""
+
+urlpatterns = []
