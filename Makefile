@@ -19,6 +19,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runlocal 127.0.0.1:8080
 
+# The suite runs on PostgreSQL (the quota and resync guarantees are
+# PostgreSQL's); the local server is the default.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pockity
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
