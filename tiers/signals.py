@@ -7,4 +7,4 @@ from django.dispatch import Signal
 
 tier_request_created = Signal()  # tier_request
 tier_request_decided = Signal()  # tier_request, approved: bool
-tier_changed = Signal()  # user, old_tier, new_tier
+tier_changed = Signal()  # user, old_tier, new_tier, reason: str
