@@ -97,3 +97,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.name or self.email
+
+
+class EmailVerification(models.Model):
+    """A one-time code e-mailed to prove the user owns an address.
+
+    Only an HMAC of the code is kept. A code is bound to the address it was
+    sent to, so changing the e-mail address makes pending codes useless.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="email_verifications"
+    )
+    email = models.EmailField(max_length=254)
+    code_digest = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"Verification of {self.email} ({self.created_at:%Y-%m-%d %H:%M})"
