@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 
@@ -16,14 +17,24 @@ from pockity.request_context import (
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
     """The client's address, trusting X-Forwarded-For only as configured.
 
     With TRUSTED_PROXY_COUNT = n, the n-th address from the right of
     X-Forwarded-For is the client (each trusted proxy appends the address it
-    saw). With 0, the header is ignored: anyone can write it.
+    saw). With 0, the header is ignored: anyone can write it. Whatever is
+    returned is a valid IP address or None, never raw header text.
     """
-    remote = request.META.get("REMOTE_ADDR") or None
+    remote = _valid_ip(request.META.get("REMOTE_ADDR"))
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
@@ -33,7 +44,7 @@ def client_ip(request) -> str | None:
         if part.strip()
     ]
     if len(forwarded) >= proxies:
-        return forwarded[-proxies]
+        return _valid_ip(forwarded[-proxies]) or remote
     return remote
 
 

@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     USAGE_RESYNCED = "USAGE_RESYNCED"
     SUBSCRIPTION_CREATED = "SUBSCRIPTION_CREATED"
     SUBSCRIPTION_CANCELLED = "SUBSCRIPTION_CANCELLED"
+    SUBSCRIPTION_CHANGED = "SUBSCRIPTION_CHANGED"
     INVOICE_CREATED = "INVOICE_CREATED"
     PAYMENT_CREATED = "PAYMENT_CREATED"
     PAYMENT_SUCCEEDED = "PAYMENT_SUCCEEDED"
@@ -59,7 +60,10 @@ class AuditLog(models.Model):
     """One audited event.
 
     Actor, user and key are kept as plain ids plus a readable label rather
-    than foreign keys, so entries outlive the rows they describe.
+    than foreign keys, so entries outlive the rows they describe and deleting
+    a user or a key never cascades into the log. On PostgreSQL a trigger
+    (migration 0002) refuses UPDATE and DELETE on the table as well, so the
+    log stays append-only even for raw SQL.
     """
 
     action = models.CharField(max_length=40, choices=AuditAction.choices)
@@ -79,6 +83,8 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
         indexes = [
             models.Index(fields=["action", "created_at"]),
             models.Index(fields=["user_id", "created_at"]),
