@@ -1,3 +1,11 @@
 """Project-wide API routes (public health), mounted under /api/."""
 
-urlpatterns = []
+from django.urls import path
+
+from pockity.health import OpenHealthView
+
+app_name = "pockity"
+
+urlpatterns = [
+    path("open/health", OpenHealthView.as_view(), name="open-health"),
+]
