@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import authentication
 
+from accounts.throttles import client_address
 from apikeys.services import api_key_authenticate
 
 
@@ -11,7 +12,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates as the key's owner; `request.auth` is the ApiKey.
 
     Requests with neither header fall through to the next authenticator
-    (JWT). A request with either header must carry a valid pair.
+    (JWT). A request with either header must carry a valid pair: a missing
+    secret is the same 401 as a wrong one.
     """
 
     def authenticate(self, request):
@@ -23,7 +25,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_authenticate(
             access_key_id=access_key_id or "",
             secret=secret or "",
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            client_ip=client_address(request),
         )
         return (api_key.owner, api_key)
 

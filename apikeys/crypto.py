@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from functools import lru_cache
 
@@ -22,6 +23,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 ACCESS_KEY_PREFIX = "pk_"
 SECRET_KEY_PREFIX = "sk_"
+
+# What an access key id can look like. Anything else is refused before it
+# reaches the database (a NUL byte, for one, would make PostgreSQL raise).
+ACCESS_KEY_PATTERN = re.compile(r"pk_[A-Za-z0-9]{8,61}")
 
 
 def generate_access_key_id() -> str:

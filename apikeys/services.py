@@ -8,16 +8,19 @@ functions; each names its side effects (S3 marker, signals for the audit log).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from apikeys import signals
 from apikeys.crypto import (
+    ACCESS_KEY_PATTERN,
     encrypt_secret,
     generate_access_key_id,
     generate_secret_key,
@@ -25,7 +28,7 @@ from apikeys.crypto import (
     secret_matches,
 )
 from apikeys.models import ApiKey
-from pockity.exceptions import Conflict, Forbidden
+from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +75,28 @@ def _check_failure_throttle(client_ip: str) -> None:
 def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> ApiKey:
     """Return the usable key for this pair, or raise.
 
-    Wrong, missing or unknown credentials all raise the same 401; a correct
-    pair for a revoked key is a 401 saying so, an expired key a 403. Repeated
-    failures from one address are throttled (429). Records `last_used_at`
+    Wrong, missing or unknown credentials, and a key whose owner is inactive,
+    all raise the same 401 after the same work: one digest computation and a
+    constant-time comparison, also when the key id is unknown or malformed
+    (then against a dummy digest, without a query). Only a caller holding
+    the right secret learns more: a revoked key is a 401 saying so, an
+    expired key a 403 `api_key_expired`. Each failure counts against the
+    client address; past the `apikey_auth_failure` rate every attempt from
+    it is refused with 429 until the window passes. Records `last_used_at`
     at most once per API_KEY_LAST_USED_RESOLUTION seconds.
     """
     _check_failure_throttle(client_ip)
 
-    api_key = (
-        ApiKey.objects.select_related("owner", "owner__tier")
-        .filter(access_key_id=access_key_id[:64])
-        .first()
-        if access_key_id
-        else None
-    )
+    api_key = None
+    if ACCESS_KEY_PATTERN.fullmatch(access_key_id):
+        api_key = (
+            ApiKey.objects.select_related("owner", "owner__tier")
+            .filter(access_key_id=access_key_id)
+            .first()
+        )
     digest = api_key.secret_digest if api_key else _DUMMY_DIGEST
     secret_ok = secret_matches(secret, digest)
-    if api_key is None or not secret_ok or not secret:
+    if api_key is None or not secret_ok or not secret or not api_key.owner.is_active:
         _record_failure(client_ip)
         raise AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_api_key")
 
@@ -96,8 +104,6 @@ def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> 
         raise AuthenticationFailed(
             "This API key has been revoked.", code="api_key_revoked"
         )
-    if not api_key.owner.is_active:
-        raise AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_api_key")
     if api_key.is_expired:
         raise Forbidden("This API key has expired.", code="api_key_expired")
 
@@ -130,6 +136,11 @@ def _touch_last_used(api_key: ApiKey) -> None:
 
 
 def api_key_count_active(owner) -> int:
+    """Keys that count against the tier's `max_api_keys`.
+
+    Expired keys still count (their files and namespace remain); revoking
+    one frees its place.
+    """
     return ApiKey.objects.filter(owner=owner, is_active=True).count()
 
 
@@ -156,6 +167,11 @@ def api_key_create(
     returned once and is kept only as a digest and encrypted.
     """
     from storage.services import namespace_provision_for_api_key
+
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(
+            "The expiry must be in the future.", details={"field": "expiresAt"}
+        )
 
     tier = owner.tier
     if storage_bytes_limit is _UNSET:
@@ -248,3 +264,66 @@ def api_key_set_limits(
             sender=ApiKey, api_key=api_key, actor=actor, before=before, after=after
         )
     return api_key
+
+
+# --- Reads for the owner's API -------------------------------------------------
+
+_NUMERIC_ID = re.compile(r"[0-9]{1,19}")
+_MAX_BIGINT = 2**63 - 1
+
+KEY_STATUSES = ("active", "revoked", "expired")
+
+
+def api_key_list(*, owner, status: str | None = None) -> QuerySet[ApiKey]:
+    """The owner's keys, newest first, with their namespace counters joined.
+
+    `status` (active, revoked, expired) narrows the list; anything else is
+    a 400.
+    """
+    keys = (
+        ApiKey.objects.filter(owner=owner)
+        .select_related("namespace", "tier")
+        .order_by("-created_at", "-id")
+    )
+    if not status:
+        return keys
+
+    now = timezone.now()
+    revoked = Q(is_active=False) | Q(revoked_at__isnull=False)
+    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == "active":
+        return keys.exclude(revoked).exclude(expired)
+    if status == "revoked":
+        return keys.filter(revoked)
+    if status == "expired":
+        return keys.exclude(revoked).filter(expired)
+    raise InvalidInput(
+        f"'status' must be one of {', '.join(KEY_STATUSES)}.",
+        details={"parameter": "status", "value": status},
+    )
+
+
+def api_key_get_owned(*, owner, key_id: str) -> ApiKey:
+    """One of the owner's keys by numeric id or by accessKeyId.
+
+    Someone else's key, an unknown id and an id out of range are the same
+    404, so ids of other tenants cannot be probed.
+    """
+    keys = ApiKey.objects.filter(owner=owner).select_related("tier")
+    api_key = None
+    if _NUMERIC_ID.fullmatch(key_id) and int(key_id) <= _MAX_BIGINT:
+        api_key = keys.filter(pk=int(key_id)).first()
+    elif ACCESS_KEY_PATTERN.fullmatch(key_id):
+        api_key = keys.filter(access_key_id=key_id).first()
+    if api_key is None:
+        raise NotFound("No API key with this id.", code="api_key_not_found")
+    return api_key
+
+
+def api_key_usage(api_key: ApiKey) -> dict | None:
+    """Usage of the key's namespace against its limits (None if it has none)."""
+    from storage.models import Namespace
+    from storage.services import namespace_usage
+
+    namespace = Namespace.objects.filter(api_key=api_key).first()
+    return namespace_usage(namespace) if namespace is not None else None
