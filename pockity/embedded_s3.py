@@ -92,6 +92,9 @@ class EmbeddedS3:
         self._server = ThreadedMotoServer(
             ip_address=self.host, port=self.port, verbose=False
         )
+        # moto's werkzeug logs one INFO line per S3 request; keep the
+        # console for Pockity's own requests.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         logger.info("Embedded S3 started endpoint=%s", self.endpoint_url)
 

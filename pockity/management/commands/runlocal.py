@@ -16,6 +16,7 @@ import signal
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.commands.runserver import naiveip_re
+from django.db import DatabaseError
 from django.db.models import Sum
 
 from pockity.embedded_s3 import EmbeddedS3, EmbeddedS3Error, is_embedded, port_in_use
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         if port_in_use(host, port):
             raise CommandError(
                 f"Port {port} on {host} is already in use; pass another "
-                "address, e.g. `manage.py runlocal 127.0.0.1:8091`."
+                f"address, e.g. `manage.py runlocal {host}:{port + 1}`."
             )
 
     def _start_embedded_s3(self) -> EmbeddedS3:
@@ -110,9 +111,13 @@ class Command(BaseCommand):
     def _warn_about_stale_counters(self) -> None:
         from storage.models import Namespace
 
-        totals = Namespace.objects.aggregate(
-            bytes_used=Sum("bytes_used"), objects=Sum("object_count")
-        )
+        try:
+            totals = Namespace.objects.aggregate(
+                bytes_used=Sum("bytes_used"), objects=Sum("object_count")
+            )
+        except DatabaseError:
+            # Not migrated yet; runserver says so itself.
+            return
         if totals["bytes_used"] or totals["objects"]:
             logger.warning(
                 "The database counts %s objects and %s bytes that the fresh "
