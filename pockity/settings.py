@@ -305,6 +305,22 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 RAZORPAY_KEY_ID = env_str("RAZORPAY_KEY_ID")
 RAZORPAY_SECRET = env_str("RAZORPAY_SECRET")
 RAZORPAY_WEBHOOK_SECRET = env_str("RAZORPAY_WEBHOOK_SECRET")
+# Only to point the SDKs at a stand-in server (tests); empty means the real API.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+RAZORPAY_API_BASE = env_str("RAZORPAY_API_BASE")
+# Crypto invoices: receiving addresses, and USD rates for ETH and BTC (USDC
+# is 1:1). An asset lacking either is not offered.
+CRYPTO_ETH_ADDRESS = env_str("CRYPTO_ETH_ADDRESS")
+CRYPTO_USDC_ADDRESS = env_str("CRYPTO_USDC_ADDRESS")
+CRYPTO_BTC_ADDRESS = env_str("CRYPTO_BTC_ADDRESS")
+CRYPTO_ETH_USD_RATE = env_str("CRYPTO_ETH_USD_RATE")
+CRYPTO_BTC_USD_RATE = env_str("CRYPTO_BTC_USD_RATE")
+# Credits: one credit pays one minor unit of this currency, and costs
+# CREDIT_PRICE_MINOR of it in a top-up invoice.
+CREDITS_CURRENCY = env_str("CREDITS_CURRENCY", "USD")
+CREDIT_PRICE_MINOR = env_int("CREDIT_PRICE_MINOR", 1)
+INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 7)
+BILLING_PAST_DUE_GRACE_DAYS = env_int("BILLING_PAST_DUE_GRACE_DAYS", 7)
 
 # --- E-mail ----------------------------------------------------------------
 
