@@ -368,9 +368,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "pockity.logging.RequestIdFilter"},
+        # Blanks secrets, tokens and presigned-URL signatures that slip into
+        # a message (see pockity/logging.py).
+        "redact": {"()": "pockity.logging.RedactingFilter"},
     },
     "formatters": {
         "plain": {
+            "()": "pockity.logging.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
         "json": {"()": "pockity.logging.JsonFormatter"},
@@ -378,7 +382,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
             "formatter": "json" if LOG_JSON else "plain",
         },
     },
