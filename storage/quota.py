@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import F, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Now
 
 from pockity.exceptions import PockityError, QuotaExceeded
 from storage import signals
@@ -78,7 +78,9 @@ def reserve(
     if limits.objects is not None and objects > 0:
         rows = rows.filter(object_count__lte=limits.objects - objects)
     updated = rows.update(
-        bytes_used=F("bytes_used") + size, object_count=F("object_count") + objects
+        bytes_used=F("bytes_used") + size,
+        object_count=F("object_count") + objects,
+        updated_at=Now(),
     )
     if updated:
         return
@@ -154,6 +156,7 @@ def release(*, namespace_id: int, size: int = 0, objects: int = 0) -> None:
     Namespace.objects.filter(pk=namespace_id).update(
         bytes_used=Greatest(F("bytes_used") - max(size, 0), Value(0)),
         object_count=Greatest(F("object_count") - max(objects, 0), Value(0)),
+        updated_at=Now(),
     )
 
 
