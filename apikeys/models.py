@@ -120,6 +120,16 @@ class ApiKeyRequest(models.Model):
     )
     reviewer_comment = models.TextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # What the operator granted on approval, which may be narrower than what
+    # was asked for. Null until approved (and null limits stay unlimited only
+    # when the request asked for no limit).
+    granted_storage_bytes = models.BigIntegerField(null=True, blank=True)
+    granted_objects = models.BigIntegerField(null=True, blank=True)
+    granted_can_list = models.BooleanField(null=True, blank=True)
+    granted_can_read = models.BooleanField(null=True, blank=True)
+    granted_can_write = models.BooleanField(null=True, blank=True)
+    granted_can_delete = models.BooleanField(null=True, blank=True)
+    granted_expires_at = models.DateTimeField(null=True, blank=True)
     # The provisioned key's secret, encrypted, until its owner reads it once.
     pending_secret_encrypted = models.TextField(blank=True)
     secret_revealed_at = models.DateTimeField(null=True, blank=True)
@@ -128,6 +138,34 @@ class ApiKeyRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "API key request"
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            # Two pending quota increases for one key would race each other
+            # on approval; the database refuses the second one.
+            models.UniqueConstraint(
+                fields=["api_key"],
+                condition=Q(status="PENDING", kind="QUOTA_INCREASE"),
+                name="apikeys_one_pending_increase_per_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_storage_bytes__isnull=True)
+                | Q(requested_storage_bytes__gt=0),
+                name="apikeys_request_storage_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_objects__isnull=True)
+                | Q(requested_objects__gt=0),
+                name="apikeys_request_objects_positive",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.user} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RequestStatus.PENDING
+
+    @property
+    def requested_read_only(self) -> bool:
+        return not (self.can_write or self.can_delete)

@@ -21,6 +21,22 @@ from tiers.models import RequestStatus, Tier, TierRequest
 logger = logging.getLogger(__name__)
 
 
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw) -> int | None:
+    """A database id from a URL or body value; None when it cannot be one.
+
+    Non-numeric text and numbers beyond bigint are None, so that callers
+    answer 404 instead of failing in the database.
+    """
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def tier_list_public():
     """Tiers anyone may see and ask for: active and public, in display order."""
     return Tier.objects.filter(is_active=True, is_public=True).order_by(

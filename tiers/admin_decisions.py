@@ -1,0 +1,122 @@
+"""
+"Approve selected" / "Reject selected" for request admins (tier and API-key
+requests): an intermediate page asks for the reviewer's comment (and, where
+the admin offers it, narrower figures), then every selected request goes
+through the same decide service the API uses.
+
+A request decided meanwhile, by another operator or another tab, is reported
+in a message and skipped; nothing is decided twice.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+
+from pockity.exceptions import PockityError
+from tiers.models import RequestStatus
+
+DECIDE_TEMPLATE = "admin/requests/decide.html"
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label="Reviewer comment",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Sent to the user in the decision e-mail.",
+    )
+
+
+class DecisionAdminMixin:
+    """Adds the two decision actions to a ModelAdmin of requests.
+
+    Subclasses implement `decide_one(request, obj, approved, form)` and may
+    override `get_decision_form_class(request, queryset, approved)`.
+    """
+
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_decision_form_class(self, request, queryset, approved):
+        return CommentForm
+
+    def get_decision_form_initial(self, queryset, approved) -> dict:
+        return {}
+
+    def decide_one(self, request, obj, approved: bool, form) -> None:
+        raise NotImplementedError
+
+    def has_change_permission(self, request, obj=None):
+        # A decided request is a record: it can be viewed, never edited.
+        if obj is not None and obj.status != RequestStatus.PENDING:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        # Requests come from users through the API.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve selected requests", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        return self._decide(request, queryset, approved=True)
+
+    @admin.action(description="Reject selected requests", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        return self._decide(request, queryset, approved=False)
+
+    def _decide(self, request, queryset, *, approved: bool):
+        action = "approve_selected" if approved else "reject_selected"
+        selected = list(queryset.order_by("pk"))
+        form_class = self.get_decision_form_class(request, queryset, approved)
+        # The initial values are given on the confirming POST as well, so
+        # that forms can tell what the operator changed.
+        initial = self.get_decision_form_initial(queryset, approved)
+
+        if request.POST.get("confirm") == "yes":
+            form = form_class(request.POST, initial=initial)
+            if form.is_valid():
+                self._apply(request, selected, approved, form)
+                return None
+        else:
+            form = form_class(initial=initial)
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ("Approve" if approved else "Reject")
+            + f" {len(selected)} {self.model._meta.verbose_name_plural}",
+            "opts": self.model._meta,
+            "approved": approved,
+            "action": action,
+            "form": form,
+            "pending": [obj for obj in selected if obj.status == RequestStatus.PENDING],
+            "decided": [obj for obj in selected if obj.status != RequestStatus.PENDING],
+            "selected": selected,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, DECIDE_TEMPLATE, context)
+
+    def _apply(self, request, selected, approved: bool, form) -> None:
+        done = 0
+        for obj in selected:
+            try:
+                self.decide_one(request, obj, approved, form)
+            except PockityError as exc:
+                self.message_user(
+                    request, f"Request #{obj.pk}: {exc.message}", messages.ERROR
+                )
+                continue
+            done += 1
+
+        if done:
+            verb = "approved" if approved else "rejected"
+            self.message_user(
+                request,
+                f"{done} request{'s' if done != 1 else ''} {verb}.",
+                messages.SUCCESS,
+            )
