@@ -95,8 +95,10 @@ class StreamingUploadHandler(FileUploadHandler):
             raise InvalidInput("Send one file per request.", code="too_many_files")
 
         self.used_names = self.resolve_names(self.fields())
+        # An explicit fileName wins even when empty, so that it is refused
+        # rather than silently replaced by the part's filename.
         name = join_upload_name(
-            self.used_names.get("path"), self.used_names.get("fileName") or file_name
+            self.used_names.get("path"), self.used_names.get("fileName", file_name)
         )
         self.session = self.open_session(name, content_type, content_length)
         raise StopFutureHandlers()
