@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsUserWithJwt
 from notifications.models import WebhookMessage
 from notifications.services import webhook_delete, webhook_get, webhook_register
 from notifications.transport import MAX_URL_LENGTH
@@ -49,6 +50,10 @@ class WebhookRegistered(WebhookOutput):
 
 class UserWebhookApi(APIView):
     """Register, read or remove where quota alerts are POSTed."""
+
+    # A person's setting: an API key (an application's credential) may not
+    # redirect its owner's alerts.
+    permission_classes = [IsUserWithJwt]
 
     @extend_schema(
         operation_id="users_webhook_get",
