@@ -11,6 +11,7 @@ storage.resync. Safe to run while the server takes uploads (PostgreSQL).
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from django.contrib.auth import get_user_model
@@ -60,7 +61,17 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         use_bar = not no_progress and verbosity > 0 and sys.stderr.isatty()
 
-        bar = tqdm(total=len(pks), unit="ns", disable=not use_bar, file=sys.stderr)
+        # Some pseudo-terminals report a 0x0 size, where tqdm draws nothing;
+        # shutil falls back to 80x24 then.
+        size = shutil.get_terminal_size()
+        bar = tqdm(
+            total=len(pks),
+            unit="ns",
+            disable=not use_bar,
+            file=sys.stderr,
+            ncols=size.columns,
+            nrows=size.lines,
+        )
         say = bar.write if use_bar else self.stdout.write
         drifted = 0
         done = 0
@@ -70,6 +81,7 @@ class Command(BaseCommand):
                 if current is None:
                     continue  # deleted since the selection
                 bar.set_description_str(current.prefix)
+                bar.set_postfix_str("")
                 result = usage_resync(
                     namespace=current,
                     dry_run=dry_run,
