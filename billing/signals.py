@@ -10,3 +10,5 @@ invoice_created = Signal()  # invoice
 payment_succeeded = Signal()  # payment
 payment_failed = Signal()  # payment, reason: str
 payment_refunded = Signal()  # payment, refund
+invoice_changed = Signal()  # invoice, old_status, new_status (void, paid, ...)
+payment_created = Signal()  # payment (a new attempt, still PENDING)
