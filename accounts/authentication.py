@@ -12,6 +12,7 @@ logout final.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import status
 from rest_framework_simplejwt.authentication import (
     JWTAuthentication as SimpleJWTAuthentication,
@@ -92,3 +93,13 @@ class JWTAuthentication(SimpleJWTAuthentication):
         user = super().get_user(validated_token)
         check_token_version(user, validated_token)
         return user
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Bearer <accessToken>` in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,6 +1,6 @@
-"""accounts API routes, mounted under /api/ (a trailing slash is optional)."""
+"""accounts API routes, mounted under /api/ (the seed's paths, no trailing slash)."""
 
-from django.urls import re_path
+from django.urls import path
 
 from accounts import views
 
@@ -8,7 +8,7 @@ app_name = "accounts"
 
 
 def route(pattern: str, view, name: str):
-    return re_path(rf"^{pattern}/?$", view.as_view(), name=name)
+    return path(pattern, view.as_view(), name=name)
 
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication
 
 from accounts.throttles import client_address
@@ -31,3 +32,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return "ApiKey"
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the key pair headers, sent together, in the OpenAPI schema."""
+
+    target_class = "apikeys.authentication.ApiKeyAuthentication"
+    name = ["accessKeyId", "secretKey"]
+
+    def get_security_requirement(self, auto_schema):
+        return {"accessKeyId": [], "secretKey": []}
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "x-access-key-id"},
+            {"type": "apiKey", "in": "header", "name": "x-secret-key"},
+        ]

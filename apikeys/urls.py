@@ -1,16 +1,12 @@
-"""apikeys API routes, mounted under /api/ (a trailing slash is optional)."""
+"""apikeys API routes, mounted under /api/ (the seed's paths)."""
 
-from django.urls import re_path
+from django.urls import path
 
 from apikeys import views
 
 app_name = "apikeys"
 
 urlpatterns = [
-    re_path(r"^apikeys/?$", views.ApiKeyListCreateView.as_view(), name="list"),
-    re_path(
-        r"^apikeys/(?P<key_id>[^/]+)/?$",
-        views.ApiKeyDetailView.as_view(),
-        name="detail",
-    ),
+    path("apikeys", views.ApiKeyListCreateView.as_view(), name="list"),
+    path("apikeys/<str:key_id>", views.ApiKeyDetailView.as_view(), name="detail"),
 ]
