@@ -52,6 +52,10 @@ class AuditLogQuerySet(models.QuerySet):
     def delete(self):
         raise TypeError("Audit entries are append-only and cannot be deleted.")
 
+    # Refused here, before Django opens the transaction it would run in.
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise TypeError("Audit entries are append-only and cannot be updated.")
+
     update.queryset_only = True
     delete.queryset_only = True
 
