@@ -256,6 +256,32 @@ class UserAdmin(DjangoUserAdmin):
             request, f"Ended the sessions of {queryset.count()} user(s).", messages.INFO
         )
 
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        # Keys, key and tier requests and e-mail codes belong to the user and
+        # go with it through `user_delete` (keys revoked, prefixes purged).
+        # Their own admins refuse deleting them one by one, which must not
+        # stop an operator who may delete users.
+        from apikeys.models import ApiKey, ApiKeyRequest
+        from tiers.models import TierRequest
+
+        owned = {
+            str(model._meta.verbose_name)
+            for model in (ApiKey, ApiKeyRequest, TierRequest, EmailVerification)
+        }
+        return deleted, counts, set(perms_needed) - owned, protected
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.tier_id is None:
+            # The manager gives new users the default tier; the add form
+            # bypasses it.
+            from tiers.models import Tier
+
+            obj.tier = Tier.default()
+        super().save_model(request, obj, form, change)
+
     def delete_model(self, request, obj):
         # The same path as the API: keys revoked, S3 prefixes purged, the
         # audit entry written. A bare row delete would orphan the files.
