@@ -278,6 +278,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set shared by several fields or apps.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "tiers.models.RequestStatus",
+        "DecisionStatusEnum": "apikeys.request_serializers.DECISION_STATUSES",
+        "ApiKeyRequestKindEnum": "apikeys.models.ApiKeyRequest.Kind",
+        "CapabilityEnum": "apikeys.request_services.CAPABILITIES",
+    },
 }
 
 # --- CORS ------------------------------------------------------------------
