@@ -31,6 +31,7 @@ GB_FIELD_OPTIONS = {
     "coerce_to_string": False,
 }
 OBJECTS_FIELD_OPTIONS = {"min_value": 1, "max_value": MAX_REQUESTED_OBJECTS}
+DECISION_STATUSES = ["APPROVED", "REJECTED"]
 
 
 def _future(value):
@@ -251,7 +252,7 @@ class DecisionSerializer(serializers.Serializer):
     """
 
     approved = serializers.BooleanField(required=False)
-    status = serializers.ChoiceField(choices=["APPROVED", "REJECTED"], required=False)
+    status = serializers.ChoiceField(choices=DECISION_STATUSES, required=False)
     reviewerComment = serializers.CharField(
         required=False, allow_blank=True, max_length=2000
     )

@@ -56,7 +56,7 @@ class TierAdminSerializer(TierSerializer):
         read_only_fields = fields
 
 
-class TierBriefSerializer(serializers.ModelSerializer):
+class TierNameSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tier
         fields = ["id", "name"]
@@ -94,8 +94,8 @@ class TierRequestCreateSerializer(serializers.Serializer):
 
 
 class TierRequestSerializer(serializers.ModelSerializer):
-    currentTier = TierBriefSerializer(source="current_tier", allow_null=True)
-    requestedTier = TierBriefSerializer(source="requested_tier")
+    currentTier = TierNameSerializer(source="current_tier", allow_null=True)
+    requestedTier = TierNameSerializer(source="requested_tier")
     reviewerComment = serializers.CharField(source="reviewer_comment")
     reviewedAt = serializers.DateTimeField(source="reviewed_at")
     createdAt = serializers.DateTimeField(source="created_at")
