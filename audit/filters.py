@@ -45,18 +45,20 @@ class InstantField(forms.Field):
         if value in self.empty_values:
             return None
         text = str(value).strip()
+        # The date first: parse_datetime would also read "2026-12-01" as its
+        # first instant and lose that it was a whole day.
         try:
-            moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
+        if day is not None:
+            start = datetime.combine(day, time.min)
+            return timezone.make_aware(start, timezone.get_default_timezone()), True
         if moment is not None:
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment, timezone.get_default_timezone())
             return moment, False
-        if day is not None:
-            start = datetime.combine(day, time.min)
-            return timezone.make_aware(start, timezone.get_default_timezone()), True
         raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
