@@ -6,10 +6,14 @@ objects are written or removed behind Pockity's back (an admin tool, a
 lifecycle rule, the embedded S3 forgetting everything on restart). A resync
 lists the namespace's prefix page by page and writes the totals back.
 
-What counts: every object under the prefix except folder markers, i.e.
-zero-byte keys ending in "/" (the namespace's own `apikeys/{id}/` marker,
-and markers consoles create). The file API applies the same rule, so the
-listing and the usage agree.
+What counts is exactly what the file listing shows (storage.names.
+name_from_key): every object under the prefix except keys ending in "/".
+Those are folder markers: the namespace's own zero-byte `apikeys/{id}/`
+marker and the markers consoles and other tools create. No upload can make
+such a key, so the listing hides them and the resync skips them, and the
+listed count always equals the counted objects. A marker that holds bytes
+(only a tool writing behind Pockity's back can make one) is skipped too,
+but reported as hidden bytes so an operator can remove it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from django.utils import timezone
 from storage import s3, signals
 from storage.locks import namespace_resync_lock
 from storage.models import Namespace
+from storage.names import name_from_key
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +51,10 @@ class ResyncResult:
     before: Usage
     after: Usage
     dry_run: bool
+    # Keys under the prefix that are not files (folder markers), and the
+    # bytes they hold (zero unless a tool wrote data into a marker).
     markers_skipped: int
+    hidden_bytes: int = 0
 
     @property
     def changed(self) -> bool:
@@ -58,20 +66,16 @@ class ResyncResult:
         return self.changed and not self.dry_run
 
 
-def is_folder_marker(obj: s3.ObjectInfo) -> bool:
-    """A zero-byte key ending in "/" marks a folder and is never a file."""
-    return obj.size == 0 and obj.key.endswith("/")
-
-
 def usage_from_s3(
     prefix: str, *, progress: Callable[[int], None] | None = None
-) -> tuple[Usage, int]:
-    """Count bytes and objects under `prefix` from a paged listing.
+) -> tuple[Usage, int, int]:
+    """Count bytes and files under `prefix` from a paged listing.
 
     Streams the listing (memory stays flat whatever the object count) and
-    returns (usage, folder markers skipped). `progress`, when given, is
-    called with the number of keys seen so far every PROGRESS_EVERY keys.
-    One ListObjectsV2 call per 1,000 keys; raises StorageUnavailable.
+    returns (usage, markers skipped, bytes held by markers). `progress`,
+    when given, is called with the number of keys seen so far every
+    PROGRESS_EVERY keys. One ListObjectsV2 call per 1,000 keys; raises
+    StorageUnavailable.
     """
     if not prefix.endswith("/"):
         # "users/1" would also match "users/10/...".
@@ -80,11 +84,13 @@ def usage_from_s3(
     total_bytes = 0
     objects = 0
     markers = 0
+    hidden_bytes = 0
     seen = 0
     for obj in s3.iter_objects(prefix):
         seen += 1
-        if is_folder_marker(obj):
+        if name_from_key(obj.key, prefix=prefix) is None:
             markers += 1
+            hidden_bytes += obj.size
         else:
             total_bytes += obj.size
             objects += 1
@@ -92,7 +98,7 @@ def usage_from_s3(
             progress(seen)
     if progress is not None and seen % PROGRESS_EVERY:
         progress(seen)
-    return Usage(bytes_used=total_bytes, objects=objects), markers
+    return Usage(bytes_used=total_bytes, objects=objects), markers, hidden_bytes
 
 
 def usage_resync(
@@ -114,7 +120,9 @@ def usage_resync(
     leaving the counters as they were.
     """
     with namespace_resync_lock(namespace.pk):
-        after, markers = usage_from_s3(namespace.prefix, progress=progress)
+        after, markers, hidden_bytes = usage_from_s3(
+            namespace.prefix, progress=progress
+        )
 
         with transaction.atomic():
             current = Namespace.objects.select_for_update().get(pk=namespace.pk)
@@ -125,6 +133,7 @@ def usage_resync(
                 after=after,
                 dry_run=dry_run,
                 markers_skipped=markers,
+                hidden_bytes=hidden_bytes,
             )
             if not dry_run:
                 current.bytes_used = after.bytes_used
@@ -147,6 +156,13 @@ def usage_resync(
 
 
 def _announce(result: ResyncResult, actor) -> None:
+    if result.hidden_bytes:
+        logger.warning(
+            "Folder markers hold bytes namespace=%s bytes=%s (not counted; "
+            "delete the keys ending in '/' to free them)",
+            result.namespace.prefix,
+            result.hidden_bytes,
+        )
     if result.changed:
         logger.info(
             "Usage drift %s namespace=%s bytes=%s->%s objects=%s->%s",

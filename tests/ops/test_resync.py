@@ -108,34 +108,43 @@ def test_users_1_and_users_10_are_counted_apart(make_namespace, put):
     assert (ten.bytes_used, ten.object_count) == (20, 2)
 
 
-def test_1005_objects_are_all_counted(make_namespace, put):
+def test_1005_objects_are_all_counted(user, api_key_for, key_client_for, put):
     """F15: the listing is paged; 1005 one-byte objects give 1005/1005."""
-    namespace = make_namespace("apikeys/pk_many/", kind=Namespace.Kind.API_KEY)
+    api_key, secret = api_key_for(user)
+    namespace = Namespace.objects.get(api_key=api_key)
     for index in range(1005):
-        put(f"apikeys/pk_many/f{index:04d}.bin", b"x")
+        put(f"{namespace.prefix}f{index:04d}.bin", b"x")
 
     seen = []
     result = usage_resync(namespace=namespace, progress=seen.append)
 
     assert result.after == Usage(bytes_used=1005, objects=1005)
-    namespace.refresh_from_db()
-    assert (namespace.bytes_used, namespace.object_count) == (1005, 1005)
-    assert seen == [1000, 1005]
+    # 1006 keys: the files and the key's folder marker.
+    assert seen == [1000, 1006]
+    usage = key_client_for(api_key, secret).get("/api/storage/usage").json()
+    assert (usage["bytesUsed"], usage["objects"]) == (1005, 1005)
 
 
-def test_folder_markers_are_never_counted(user, api_key_for, put):
-    """F07: zero-byte keys ending in "/" are markers, not files."""
-    api_key, _secret = api_key_for(user)
+def test_folder_markers_are_never_counted(user, api_key_for, key_client_for, put):
+    """F07: keys ending in "/" are markers, not files; list and usage agree."""
+    api_key, secret = api_key_for(user)
     namespace = Namespace.objects.get(api_key=api_key)
     put(f"{namespace.prefix}folder/", b"")
     put(f"{namespace.prefix}folder/x.txt", b"xyz")
     put(f"{namespace.prefix}empty.txt", b"")
+    put(f"{namespace.prefix}odd/", b"data")
 
     result = usage_resync(namespace=namespace)
 
-    # The key's own marker and folder/ are skipped; an empty file counts.
-    assert result.markers_skipped == 2
+    # The key's own marker, folder/ and odd/ are skipped; an empty file counts.
+    assert result.markers_skipped == 3
+    assert result.hidden_bytes == 4
     assert result.after == Usage(bytes_used=3, objects=2)
+    client = key_client_for(api_key, secret)
+    listed = client.get("/api/storage/files").json()["files"]
+    assert sorted(entry["name"] for entry in listed) == ["empty.txt", "folder/x.txt"]
+    usage = client.get("/api/storage/usage").json()
+    assert (usage["bytesUsed"], usage["objects"]) == (3, 2)
 
 
 def test_user_option_covers_the_user_and_their_keys_only(
