@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from storage.services import MAX_BULK_DELETE_NAMES
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class StrictStringField(serializers.Field):
     """A string taken exactly as sent: no coercion of numbers, no trimming."""
 

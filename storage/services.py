@@ -25,7 +25,7 @@ from django.utils import timezone
 from apikeys.models import ApiKey
 from pockity.exceptions import InvalidInput, NotFound
 from storage import quota, s3, signals
-from storage.locks import namespace_change_lock
+from storage.locks import namespace_change_lock, namespace_resync_lock
 from storage.models import Namespace, UsageSnapshot
 from storage.names import InvalidName, name_from_key, validate_name
 from storage.quota import NamespaceLimits
@@ -167,8 +167,6 @@ def namespace_purge(*, namespace: Namespace, actor=None) -> int:
     `files_deleted` (names not itemised) and returns the objects deleted.
     Used by account deletion; a revoked key's namespace lives until then.
     """
-    from storage.locks import namespace_resync_lock
-
     with namespace_resync_lock(namespace.pk):
         deleted = s3.delete_prefix(namespace.prefix)
         namespace.refresh_from_db(fields=["bytes_used", "object_count"])

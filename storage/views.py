@@ -59,6 +59,13 @@ def _flag(request, name: str) -> bool:
     )
 
 
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _require_capability(api_key, capability: str) -> None:
     """API keys carry per-capability scopes; JWT users may do everything."""
     if api_key is not None and not getattr(api_key, capability):
@@ -288,9 +295,7 @@ class BulkDeleteView(FileDetailView):
         ),
     )
     def post(self, request):
-        if int(request.META.get("CONTENT_LENGTH") or 0) > (
-            settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        ):
+        if _content_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge(
                 "The request body is too large; send at most "
                 f"{services.MAX_BULK_DELETE_NAMES} names per request.",
