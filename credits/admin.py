@@ -40,6 +40,22 @@ class CreditEntryAddForm(forms.ModelForm):
         model = CreditEntry
         fields = ["user", "direction", "amount", "reason"]
 
+    def clean(self):
+        data = super().clean()
+        # Checked again, atomically, by the service; this gives the operator
+        # a form error instead of an error page in the common case.
+        if (
+            data.get("direction") == "deduct"
+            and data.get("user")
+            and data.get("amount")
+        ):
+            balance = services.credits_balance_get(user=data["user"])
+            if balance < data["amount"]:
+                raise forms.ValidationError(
+                    f"The user has only {balance} credits.", code="insufficient"
+                )
+        return data
+
 
 @admin.register(CreditEntry)
 class CreditEntryAdmin(admin.ModelAdmin):
