@@ -424,3 +424,35 @@ def test_tier_request_admin_approves_with_a_comment(
     assert user.tier == pro
     assert any("already been decided" in m for m in _messages(again))
     assert TierRequest.objects.get(pk=pending.pk).status == "APPROVED"
+
+
+def test_admin_decisions_are_audited_with_the_operator_as_actor(
+    admin_client_for,
+    user,
+    staff_user,
+    new_key_request,
+    django_capture_on_commit_callbacks,
+):
+    from audit.models import AuditLog
+
+    pending = new_key_request(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(
+            admin_client_for,
+            REQUESTS_URL,
+            "approve_selected",
+            [pending.pk],
+            confirm="yes",
+            comment="audited",
+            storage_gb="5.000",
+            objects="10000",
+            capabilities=["list", "read", "write", "delete"],
+        )
+
+    entry = AuditLog.objects.get(action="API_KEY_REQUEST_APPROVED")
+    assert entry.actor_id == staff_user.pk
+    assert entry.user_id == user.pk
+    assert entry.metadata["requestId"] == pending.pk
+    created = AuditLog.objects.get(action="API_KEY_CREATED")
+    assert created.actor_id == staff_user.pk
