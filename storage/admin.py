@@ -175,8 +175,9 @@ def usage_chart_html(namespace: Namespace, limits: NamespaceLimits) -> str:
     )
     if not snapshots:
         return format_html(
-            "<p>No usage snapshots yet (<code>manage.py snapshot_usage</code> "
-            "takes one per namespace and period).</p>"
+            "<p>No usage snapshots yet (<code>{}</code> takes one per namespace "
+            "and period).</p>",
+            "manage.py snapshot_usage",
         )
     snapshots.reverse()
     days = [row["period"] for row in snapshots]
