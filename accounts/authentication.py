@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework_simplejwt.authentication import (
     JWTAuthentication as SimpleJWTAuthentication,
@@ -89,9 +90,31 @@ def user_for_token(token: Token):
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
+    """simplejwt's authentication plus the token-version check.
+
+    simplejwt reports failures as a dict (every token class it tried, with
+    their internals); they are re-raised as one plain sentence, which is all
+    a client can act on.
+    """
+
+    def get_validated_token(self, raw_token):
+        try:
+            return super().get_validated_token(raw_token)
+        except AuthenticationFailed:
+            raise drf_exceptions.AuthenticationFailed(
+                "The access token is invalid or expired.", code="token_not_valid"
+            ) from None
+
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
-        check_token_version(user, validated_token)
+        try:
+            user = super().get_user(validated_token)
+            check_token_version(user, validated_token)
+        except AuthenticationFailed as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {}
+            raise drf_exceptions.AuthenticationFailed(
+                str(detail.get("detail", "The access token is no longer valid.")),
+                code=str(detail.get("code", "token_not_valid")),
+            ) from None
         return user
 
 

@@ -150,3 +150,26 @@ def test_login_rejects_bad_input(anon_client):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_logins_and_failures_reach_the_audit_log(anon_client, user):
+    from audit.models import AuditLog
+
+    anon_client.post(
+        "/api/auth/login",
+        {"email": user.email, "password": "wrong"},
+        format="json",
+        REMOTE_ADDR="192.0.2.44",
+    )
+    anon_client.post(
+        "/api/auth/login",
+        {"email": user.email, "password": TEST_PASSWORD},
+        format="json",
+        REMOTE_ADDR="192.0.2.44",
+    )
+
+    failed = AuditLog.objects.get(action="USER_LOGIN_FAILED")
+    succeeded = AuditLog.objects.get(action="USER_LOGIN")
+    assert failed.user_id == user.pk and failed.ip_address == "192.0.2.44"
+    assert succeeded.user_id == user.pk and succeeded.ip_address == "192.0.2.44"
+    assert "wrong" not in str(failed.metadata)

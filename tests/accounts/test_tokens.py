@@ -180,3 +180,19 @@ def test_two_concurrent_refreshes_with_one_token_only_one_wins(user):
         thread.join()
 
     assert sorted(outcomes) == ["ok", "refused", "refused", "refused"]
+
+
+def test_a_bad_access_token_gets_one_plain_401(user, login):
+    tokens = login(user)
+    tampered = tokens["accessToken"][:-2] + (
+        "AA" if tokens["accessToken"][-2:] != "AA" else "BB"
+    )
+
+    for token in ("garbage", tampered, tokens["refreshToken"]):
+        response = bearer(token).get("/api/users/profile")
+        assert response.status_code == 401
+        assert response.json()["error"] == {
+            "code": "authentication_failed",
+            "message": "The access token is invalid or expired.",
+            "details": {},
+        }
