@@ -13,12 +13,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from pockity.exceptions import PockityError
 from tiers.models import RequestStatus
+from tiers.services import parse_id
 
 DECIDE_TEMPLATE = "admin/requests/decide.html"
+CHANGE_FORM_TEMPLATE = "admin/requests/change_form.html"
 
 
 class CommentForm(forms.Form):
@@ -39,6 +44,8 @@ class DecisionAdminMixin:
     """
 
     actions = ["approve_selected", "reject_selected"]
+    # Adds "Approve…" and "Reject…" buttons to a pending request's page.
+    change_form_template = CHANGE_FORM_TEMPLATE
 
     def get_decision_form_class(self, request, queryset, approved):
         return CommentForm
@@ -61,6 +68,35 @@ class DecisionAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/decide/<str:verdict>/",
+                self.admin_site.admin_view(self.decide_view),
+                name=f"{opts.app_label}_{opts.model_name}_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id, verdict):
+        """One request's decision page, reached from its change page."""
+        if verdict not in ("approve", "reject"):
+            raise Http404
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=parse_id(object_id) or 0)
+        if not queryset.exists():
+            raise Http404
+
+        response = self._decide(request, queryset, approved=verdict == "approve")
+        if response is not None:
+            return response
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        )
 
     @admin.action(description="Approve selected requests", permissions=["change"])
     def approve_selected(self, request, queryset):

@@ -456,3 +456,49 @@ def test_admin_decisions_are_audited_with_the_operator_as_actor(
     assert entry.metadata["requestId"] == pending.pk
     created = AuditLog.objects.get(action="API_KEY_CREATED")
     assert created.actor_id == staff_user.pk
+
+
+def test_a_pending_request_page_has_decision_buttons(
+    admin_client_for, user, new_key_request
+):
+    pending = new_key_request(user)
+    change_url = reverse("admin:apikeys_apikeyrequest_change", args=[pending.pk])
+    approve_url = reverse(
+        "admin:apikeys_apikeyrequest_decide", args=[pending.pk, "approve"]
+    )
+
+    page = admin_client_for.get(change_url)
+    decide_page = admin_client_for.get(approve_url)
+    done = admin_client_for.post(
+        approve_url,
+        {
+            "confirm": "yes",
+            "comment": "From the request page",
+            "storage_gb": "2",
+            "objects": "10000",
+            "capabilities": ["list", "read", "write", "delete"],
+        },
+    )
+    after = admin_client_for.get(change_url)
+
+    assert approve_url in page.content.decode()
+    assert decide_page.status_code == 200
+    assert 'name="comment"' in decide_page.content.decode()
+    assert done.status_code == 302
+    assert done["Location"] == REQUESTS_URL
+    pending.refresh_from_db()
+    assert pending.status == "APPROVED"
+    assert pending.reviewer_comment == "From the request page"
+    assert ApiKey.objects.get(owner=user).storage_bytes_limit == 2 * GIB
+    assert approve_url not in after.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("object_id", "verdict"), [("999999", "approve"), ("abc", "reject"), ("1", "x")]
+)
+def test_the_decision_page_404s_on_bad_ids(admin_client_for, object_id, verdict):
+    url = f"{REQUESTS_URL}{object_id}/decide/{verdict}/"
+
+    response = admin_client_for.get(url)
+
+    assert response.status_code == 404
