@@ -284,6 +284,11 @@ SPECTACULAR_SETTINGS = {
         "DecisionStatusEnum": "apikeys.request_serializers.DECISION_STATUSES",
         "ApiKeyRequestKindEnum": "apikeys.models.ApiKeyRequest.Kind",
         "CapabilityEnum": "apikeys.request_services.CAPABILITIES",
+        "SubscriptionStatusEnum": "billing.models.SubscriptionStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "PaymentStatusEnum": "billing.models.PaymentStatus",
+        "RefundStatusEnum": "billing.models.RefundStatus",
+        "PaymentProviderEnum": "billing.models.Provider",
     },
 }
 
