@@ -258,7 +258,7 @@ class BillingSummaryOutput(serializers.Serializer):
 
 class ProviderField(serializers.ChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(choices=Provider.values, **kwargs)
+        super().__init__(choices=Provider.choices, **kwargs)
 
 
 class SubscriptionCreateInput(serializers.Serializer):

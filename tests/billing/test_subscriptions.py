@@ -374,3 +374,23 @@ def test_other_tenant_sees_no_subscription(client_for, user, other_user):
 def test_anonymous_is_refused(anon_client):
     assert anon_client.get("/api/billing/subscription").status_code == 401
     assert anon_client.get("/api/billing/summary").status_code == 401
+
+
+def test_billing_sweep_command_dry_run_changes_nothing(client_for, user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    credits_add(user=user, amount=999, actor=None)
+    sub_id = _subscribe_pro_with_credits(client_for(user))["subscription"]["id"]
+    Subscription.objects.filter(pk=sub_id).update(
+        current_period_end=timezone.now() - timedelta(days=1)
+    )
+    out = StringIO()
+
+    call_command("billing_sweep", "--dry-run", stdout=out)
+    assert Subscription.objects.get(pk=sub_id).status == "ACTIVE"
+    call_command("billing_sweep", stdout=out)
+
+    assert "Would have: ended 0, invoiced renewal for 1" in out.getvalue()
+    assert Subscription.objects.get(pk=sub_id).status == "PAST_DUE"
