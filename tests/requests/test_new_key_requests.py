@@ -507,3 +507,25 @@ def test_schema_documents_the_endpoints(staff_client):
             assert path in text
         return
     assert "/api/api-key-requests/admin/{request_id}/review" in paths
+
+
+def test_s3_down_on_approval_is_503_and_leaves_it_pending(
+    staff_client, user, new_key_request, settings
+):
+    import socket
+
+    pending = new_key_request(user)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{closed_port}"
+    settings.S3_MAX_ATTEMPTS = 1
+
+    response = _approve(staff_client, pending.pk)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    pending.refresh_from_db()
+    assert pending.status == "PENDING"
+    assert pending.pending_secret_encrypted == ""
+    assert not ApiKey.objects.exists()
