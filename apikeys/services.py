@@ -40,6 +40,8 @@ INVALID_CREDENTIALS = "Invalid API key credentials."
 
 _UNSET = object()
 
+_MAX_BIGINT = 2**63 - 1
+
 
 def _failure_throttle_key(client_ip: str) -> str:
     return f"apikey-auth-failures:{client_ip}"
@@ -135,6 +137,22 @@ def _touch_last_used(api_key: ApiKey) -> None:
     api_key.last_used_at = now
 
 
+def _check_limits(**limits) -> None:
+    """Limits are None (unlimited) or integers in 0..2**63-1; else a 400."""
+    for name, value in limits.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(
+                f"{name} must be an integer or null.", details={"field": name}
+            )
+        if not 0 <= value <= _MAX_BIGINT:
+            raise InvalidInput(
+                f"{name} must be between 0 and {_MAX_BIGINT}.",
+                details={"field": name, "value": str(value)},
+            )
+
+
 def api_key_count_active(owner) -> int:
     """Keys that count against the tier's `max_api_keys`.
 
@@ -178,6 +196,7 @@ def api_key_create(
         storage_bytes_limit = tier.storage_bytes_limit if tier else None
     if object_limit is _UNSET:
         object_limit = tier.object_limit if tier else None
+    _check_limits(storageBytesLimit=storage_bytes_limit, objectLimit=object_limit)
 
     secret = generate_secret_key()
     with transaction.atomic():
@@ -242,6 +261,7 @@ def api_key_set_limits(
     A limit below current usage is accepted: uploads are then refused until
     usage falls under it (nothing is deleted).
     """
+    _check_limits(storageBytesLimit=storage_bytes_limit, objectLimit=object_limit)
     before = {
         "storage_bytes_limit": api_key.storage_bytes_limit,
         "object_limit": api_key.object_limit,
@@ -269,7 +289,6 @@ def api_key_set_limits(
 # --- Reads for the owner's API -------------------------------------------------
 
 _NUMERIC_ID = re.compile(r"[0-9]{1,19}")
-_MAX_BIGINT = 2**63 - 1
 
 KEY_STATUSES = ("active", "revoked", "expired")
 
