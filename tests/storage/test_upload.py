@@ -226,7 +226,7 @@ def test_quota_refusal_in_a_multipart_upload_leaves_nothing(
 def test_tier_max_file_size_is_413(user, client_for, s3):
     from tiers.models import Tier
 
-    user.tier = Tier.objects.create(name="Tiny", max_file_size_bytes=4)
+    user.tier = Tier.objects.create(name="Test Tiny", max_file_size_bytes=4)
     user.save()
     client = client_for(user)
 
@@ -241,12 +241,12 @@ def test_tier_max_file_size_is_413(user, client_for, s3):
 def test_tier_change_applies_at_once(user, client_for):
     from tiers.models import Tier
 
-    user.tier = Tier.objects.create(name="Small", storage_bytes_limit=3)
+    user.tier = Tier.objects.create(name="Test Small", storage_bytes_limit=3)
     user.save()
     client = client_for(user)
     refused = upload(client, b"1234", fileName="a")
 
-    user.tier = Tier.objects.create(name="Large", storage_bytes_limit=1000)
+    user.tier = Tier.objects.create(name="Test Large", storage_bytes_limit=1000)
     user.save()
     accepted = upload(client, b"1234", fileName="a")
 

@@ -39,7 +39,7 @@ def test_limits_come_from_the_key_and_its_tier(user, api_key_for):
     from tiers.models import Tier
 
     tier = Tier.objects.create(
-        name="Pro", storage_bytes_limit=999, object_limit=9, max_file_size_bytes=77
+        name="Test Pro", storage_bytes_limit=999, object_limit=9, max_file_size_bytes=77
     )
     user.tier = tier
     user.save()
