@@ -216,6 +216,15 @@ class UploadSession:
     no object or part is left.
 
     Zero-byte files are accepted: 0 bytes, 1 object.
+
+    The request's Content-Length is not used to reserve: it also counts the
+    multipart framing and any other fields, so it only bounds the file from
+    above and would refuse files that fit. A part that declares its own
+    size (`declared_size`) is reserved in full before its first byte.
+
+    Known shortcoming: the locks (and a database connection) are held while
+    the body arrives, so a very slow client delays a resync of its
+    namespace, and a second upload to the same name waits for the first.
     """
 
     def __init__(
