@@ -108,6 +108,19 @@ def bench_big_upload(client, s3, server_pid: int, prefix: str) -> dict:
     }
 
 
+def bench_rss_flatness(client, server_pid: int, size: int) -> dict:
+    """Server RSS growth for a larger upload: flat means independent of size."""
+    payload = os.urandom(size)
+    with RssSampler(server_pid) as rss:
+        client.upload("big/rss-check.bin", io.BytesIO(payload))
+    return {
+        "bytes": size,
+        "server_rss_before_mib": rss.before_kib / 1024,
+        "server_rss_peak_mib": rss.peak_kib / 1024,
+        "server_rss_growth_mib": (rss.peak_kib - rss.before_kib) / 1024,
+    }
+
+
 def bench_download(client, s3, prefix: str) -> dict:
     def via_api():
         url = client.download_url("big/api.bin")
@@ -238,6 +251,12 @@ def print_table(results: dict) -> None:
         f" -> peak {upload['server_rss_peak_mib']:.1f} MiB "
         f"(growth {upload['server_rss_growth_mib']:.1f} MiB)"
     )
+    larger = results["upload_150mib_rss"]
+    print(
+        f"server RSS during a 150 MiB upload: growth "
+        f"{larger['server_rss_growth_mib']:.1f} MiB (memory does not follow the "
+        "file size: one S3 part is buffered at a time)"
+    )
     if "resync" in results:
         resync = results["resync"]
         print(
@@ -281,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 "download_50mib": bench_download(client, s3, prefix),
                 "list": bench_listing(client, s3, prefix),
                 "small_uploads": bench_small_uploads(client, s3, prefix),
+                "upload_150mib_rss": bench_rss_flatness(client, server.pid, 150 * MIB),
             }
             if args.resync_objects:
                 results["resync"] = bench_resync(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.commands.runserver import naiveip_re
 from django.db import DatabaseError
@@ -25,6 +26,27 @@ from pockity.exceptions import StorageUnavailable
 logger = logging.getLogger(__name__)
 
 DEFAULT_ADDRPORT = "127.0.0.1:8080"
+
+
+def _runserver_without_nagle() -> BaseCommand:
+    """The installed runserver (staticfiles' when present), Nagle turned off.
+
+    runserver's handler sends the status line, headers and body in separate
+    small writes; with Nagle's algorithm on, a client that keeps the
+    connection alive and delays its ACK (40 ms on Linux) waits that long for
+    every response. TCP_NODELAY on each accepted socket removes the stall.
+    """
+    command = load_command_class(get_commands()["runserver"], "runserver")
+    base_server = command.server_cls
+
+    class NoDelayServer(base_server):
+        def get_request(self):
+            sock, address = super().get_request()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock, address
+
+    command.server_cls = NoDelayServer
+    return command
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -59,7 +81,7 @@ class Command(BaseCommand):
         previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             call_command(
-                "runserver",
+                _runserver_without_nagle(),
                 addrport,
                 use_reloader=False,
                 use_threading=True,
