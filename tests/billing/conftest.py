@@ -104,3 +104,99 @@ def pending_provider_payment(user, *, provider: str, ref: str, plan_code=None):
         amount_minor=amount,
         currency="USD",
     )
+
+
+class FakeProviderApi:
+    """A stand-in for the Stripe and Razorpay HTTP APIs on 127.0.0.1.
+
+    Answers the few calls Pockity makes with canned JSON and records each
+    request (method, path, form or JSON body), so tests can check what the
+    SDKs sent without any traffic leaving the machine.
+    """
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.requests: list[dict] = []
+        self.intent_status = "requires_payment_method"
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if raw.startswith("{"):
+                    body = json.loads(raw)
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                fake.requests.append(
+                    {"method": self.command, "path": self.path, "body": body}
+                )
+                status, payload = fake.answer(self.command, self.path, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = _reply
+            do_POST = _reply
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, method: str, path: str, body: dict):
+        if path == "/v1/payment_intents" and method == "POST":
+            return 200, {
+                "id": "pi_fake_1",
+                "object": "payment_intent",
+                "client_secret": "pi_fake_1_secret_abc",
+                "status": self.intent_status,
+                "amount": int(body.get("amount", 0)),
+                "currency": body.get("currency"),
+            }
+        if path.startswith("/v1/payment_intents/") and method == "GET":
+            return 200, {
+                "id": path.rsplit("/", 1)[1],
+                "object": "payment_intent",
+                "status": self.intent_status,
+                "latest_charge": "ch_fake_1",
+            }
+        if path == "/v1/refunds" and method == "POST":
+            return 200, {"id": "re_fake_1", "object": "refund", "status": "succeeded"}
+        if path == "/v1/orders" and method == "POST":
+            return 200, {
+                "id": "order_fake_1",
+                "entity": "order",
+                "amount": body.get("amount"),
+                "currency": body.get("currency"),
+                "status": "created",
+            }
+        if path.startswith("/v1/payments/") and path.endswith("/refund"):
+            return 200, {"id": "rfnd_fake_1", "entity": "refund", "status": "processed"}
+        return 404, {"error": {"code": "BAD_REQUEST_ERROR", "description": "no"}}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_provider_api(settings):
+    """Stripe and Razorpay configured, their SDKs pointed at a local fake."""
+    api = FakeProviderApi()
+    settings.STRIPE_SECRET_KEY = "sk_test_pockity"
+    settings.STRIPE_API_BASE = api.url
+    settings.RAZORPAY_KEY_ID = "rzp_test_key"
+    settings.RAZORPAY_SECRET = RAZORPAY_SECRET
+    settings.RAZORPAY_API_BASE = api.url
+    yield api
+    api.stop()
