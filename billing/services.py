@@ -74,7 +74,10 @@ PAYMENT_MOVES = {
     P.PENDING: {P.SUCCEEDED, P.FAILED},
     P.SUCCEEDED: {P.PARTIALLY_REFUNDED, P.REFUNDED},
     P.PARTIALLY_REFUNDED: {P.PARTIALLY_REFUNDED, P.REFUNDED},
-    P.FAILED: set(),
+    # A failed attempt is not always the end: Stripe lets the payer retry the
+    # same PaymentIntent, and a superseded attempt may still be completed.
+    # Only the provider's word (a webhook) can make that move.
+    P.FAILED: {P.SUCCEEDED},
     P.REFUNDED: set(),
 }
 _MOVES = {
@@ -657,6 +660,9 @@ def payment_intent_create(
                     details={"invoice": invoice.number, "status": invoice.status},
                 )
             # One attempt at a time: an earlier pending one is abandoned.
+            # TODO: its Stripe intent or Razorpay order is not cancelled at
+            # the provider; if the payer completes it anyway, the webhook
+            # records the money and `_invoice_settle` logs it for a refund.
             for earlier in Payment.objects.select_for_update().filter(
                 invoice=invoice, status=P.PENDING
             ):
@@ -944,7 +950,7 @@ def _webhook_apply(provider: str, parsed: WebhookResult) -> str:
         return "ignored: unknown payment"
 
     if parsed.outcome == SUCCEEDED:
-        if payment.status != P.PENDING:
+        if payment.status not in (P.PENDING, P.FAILED):
             return f"no change: payment already {payment.status.lower()}"
         _payment_succeed(payment, charge_ref=parsed.charge_ref, actor=None)
         return "payment succeeded"

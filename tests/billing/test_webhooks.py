@@ -370,3 +370,38 @@ def test_concurrent_deliveries_of_one_event_apply_once(user):
     assert WebhookEvent.objects.count() == 1
     payment.refresh_from_db()
     assert payment.status == "SUCCEEDED"
+
+
+def test_stripe_success_after_a_failed_attempt_still_settles(anon_client, user):
+    payment = pending_provider_payment(user, provider="stripe", ref="pi_retry")
+    post_stripe(
+        anon_client,
+        stripe_event("evt_r1", "payment_intent.payment_failed", {"id": "pi_retry"}),
+    )
+
+    response = post_stripe(
+        anon_client,
+        stripe_event("evt_r2", "payment_intent.succeeded", {"id": "pi_retry"}),
+    )
+
+    assert response.json()["outcome"] == "payment succeeded"
+    payment.refresh_from_db()
+    assert payment.status == "SUCCEEDED"
+    assert payment.invoice.status == "PAID"
+
+
+def test_failure_after_success_changes_nothing(anon_client, user):
+    payment = pending_provider_payment(user, provider="stripe", ref="pi_late")
+    post_stripe(
+        anon_client,
+        stripe_event("evt_l1", "payment_intent.succeeded", {"id": "pi_late"}),
+    )
+
+    response = post_stripe(
+        anon_client,
+        stripe_event("evt_l2", "payment_intent.payment_failed", {"id": "pi_late"}),
+    )
+
+    assert response.json()["outcome"] == "no change: payment already succeeded"
+    payment.refresh_from_db()
+    assert payment.status == "SUCCEEDED"
