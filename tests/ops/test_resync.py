@@ -57,7 +57,10 @@ def test_it_forgets_objects_deleted_behind_pockitys_back(user, put, s3):
 
     namespace.refresh_from_db()
     assert (namespace.bytes_used, namespace.object_count) == (3, 1)
-    assert f"{namespace.prefix}: bytes 9 -> 3, objects 2 -> 1" in output
+    assert output.splitlines() == [
+        f"{namespace.prefix}: bytes 9 -> 3, objects 2 -> 1",
+        "Resynced 1 namespace(s); drift fixed in 1.",
+    ]
 
 
 def test_dry_run_changes_nothing(

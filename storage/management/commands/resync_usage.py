@@ -92,13 +92,13 @@ class Command(BaseCommand):
                 if result.changed:
                     drifted += 1
                     say(self._drift_line(result))
+                elif verbosity > 1 or (verbosity == 1 and not use_bar):
+                    say(self._unchanged_line(result))
                 if result.hidden_bytes:
                     say(
                         f"{current.prefix}: folder markers (keys ending in '/') "
                         f"hold {result.hidden_bytes} bytes, which are not counted"
                     )
-                elif verbosity > 1 or (verbosity == 1 and not use_bar):
-                    say(self._unchanged_line(result))
         except StorageUnavailable as exc:
             raise CommandError(
                 f"S3 is unavailable ({exc.message}) after {done} of {len(pks)} "
