@@ -47,7 +47,7 @@ from billing.models import (
 from billing.providers import get_provider
 from billing.providers.base import FAILED, REFUNDED, SUCCEEDED, WebhookResult
 from credits.models import EntryKind
-from credits.services import credits_add, credits_deduct
+from credits.services import InsufficientCredits, credits_add, credits_deduct
 from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -397,11 +397,23 @@ def _activate_or_renew(sub: Subscription, *, actor) -> None:
         )
 
 
+def _renew_from_credits(sub: Subscription, invoice: Invoice) -> None:
+    """Pay a renewal from the balance when there is enough; else it waits."""
+    try:
+        payment_intent_create(
+            user=sub.user, invoice=invoice, provider=Provider.CREDITS, actor=None
+        )
+    except InsufficientCredits:
+        logger.info("Subscription %s renewal waits: not enough credits", sub.pk)
+
+
 def subscription_sweep(*, now=None, dry_run: bool = False) -> dict:
     """End or bill subscriptions whose period is over; return what it did.
 
     - set to cancel at period end: CANCELED, user back on the default tier;
-    - otherwise: a renewal invoice (OPEN) and PAST_DUE until it is paid;
+    - otherwise: a renewal invoice (OPEN) and PAST_DUE until it is paid
+      (paid at once from credits for subscriptions paid with credits, when
+      the balance allows);
     - PAST_DUE beyond BILLING_PAST_DUE_GRACE_DAYS: CANCELED, default tier,
       its open invoices UNCOLLECTIBLE.
     Meant for cron (`manage.py billing_sweep`).
@@ -433,7 +445,7 @@ def subscription_sweep(*, now=None, dry_run: bool = False) -> dict:
                 continue
             _subscription_set_status(sub, S.PAST_DUE, actor=None)
             if sub.user is not None:
-                invoice_create(
+                renewal = invoice_create(
                     user=sub.user,
                     purpose=InvoicePurpose.SUBSCRIPTION,
                     amount_minor=sub.plan.price_minor,
@@ -442,6 +454,8 @@ def subscription_sweep(*, now=None, dry_run: bool = False) -> dict:
                     subscription=sub,
                     actor=None,
                 )
+                if sub.provider == Provider.CREDITS:
+                    _renew_from_credits(sub, renewal)
 
     for pk in list(lapsed):
         with transaction.atomic():

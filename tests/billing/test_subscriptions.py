@@ -315,8 +315,23 @@ def test_upgrade_cancels_the_old_subscription_when_paid(client_for, user):
     assert user.tier.name == "Business"
 
 
+def test_sweep_renews_from_credits_when_the_balance_allows(client_for, user):
+    credits_add(user=user, amount=999 * 2 + 5, actor=None)
+    sub_id = _subscribe_pro_with_credits(client_for(user))["subscription"]["id"]
+    first_end = Subscription.objects.get(pk=sub_id).current_period_end
+
+    result = subscription_sweep(now=timezone.now() + timedelta(days=31))
+
+    assert result["renewal_invoiced"] == [sub_id]
+    sub = Subscription.objects.get(pk=sub_id)
+    assert sub.status == "ACTIVE"
+    assert sub.current_period_end == first_end + timedelta(days=30)
+    assert CreditBalance.objects.get(user=user).balance == 5
+    assert Invoice.objects.filter(subscription=sub, status="PAID").count() == 2
+
+
 def test_sweep_bills_renewal_and_payment_extends_the_period(client_for, user):
-    credits_add(user=user, amount=999 * 2, actor=None)
+    credits_add(user=user, amount=999 + 5, actor=None)
     client = client_for(user)
     sub_id = _subscribe_pro_with_credits(client)["subscription"]["id"]
     first_end = Subscription.objects.get(pk=sub_id).current_period_end
@@ -326,6 +341,8 @@ def test_sweep_bills_renewal_and_payment_extends_the_period(client_for, user):
     assert result["renewal_invoiced"] == [sub_id]
     sub = Subscription.objects.get(pk=sub_id)
     assert sub.status == "PAST_DUE"
+    assert CreditBalance.objects.get(user=user).balance == 5
+    credits_add(user=user, amount=999, actor=None)
     renewal = Invoice.objects.get(subscription=sub, status="OPEN")
     pay = client.post(
         "/api/payments/intents",
