@@ -17,15 +17,12 @@ import pytest
 from apikeys.models import ApiKey, ApiKeyRequest
 from apikeys.request_services import api_key_request_create_new_key
 from tests.conftest import TEST_PASSWORD, make_user
+from tests.tiers.seeding import seed_tiers
 
 CHROMIUM = Path("/usr/bin/chromium")
 GIB = 2**30
 
-pytestmark = [
-    pytest.mark.browser,
-    # serialized_rollback brings back the seeded tiers the flush removes.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -42,6 +39,7 @@ def chromium_path():
 def test_operator_approves_a_key_request_in_the_admin(live_server, chromium_path):
     from playwright.sync_api import sync_playwright
 
+    seed_tiers()
     make_user("operator@example.com", staff=True)
     owner = make_user("customer@example.com")
     pending = api_key_request_create_new_key(

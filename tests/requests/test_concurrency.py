@@ -14,12 +14,16 @@ from apikeys.request_services import (
 )
 from pockity.exceptions import Conflict
 from tests.conftest import make_user
+from tests.tiers.seeding import seed_tiers
 from tiers.models import Tier, TierRequest
 from tiers.services import tier_request_create, tier_request_decide
 
-# serialized_rollback brings back the seeded tiers that a transactional
-# test's flush removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _tiers(transactional_db):
+    seed_tiers()
 
 
 def _race(*calls):
