@@ -395,7 +395,12 @@ def _granted(api_key_request: ApiKeyRequest, overrides: Overrides) -> dict:
         if value is None:
             continue
         asked = granted[field]
-        if value <= 0 or (asked is not None and value > asked):
+        if asked is None:
+            raise InvalidInput(
+                f"No {label} figure was requested, so none can be approved.",
+                code="override_not_narrower",
+            )
+        if value <= 0 or value > asked:
             raise InvalidInput(
                 f"The approved {label} must be positive and at most what was "
                 "requested.",
@@ -408,6 +413,11 @@ def _granted(api_key_request: ApiKeyRequest, overrides: Overrides) -> dict:
         if is_increase:
             raise InvalidInput(
                 "A quota increase does not change capabilities.",
+                code="validation_error",
+            )
+        if not overrides.capabilities.names():
+            raise InvalidInput(
+                "Approve at least one capability, or reject the request.",
                 code="validation_error",
             )
         if not overrides.capabilities.within(requested_caps):

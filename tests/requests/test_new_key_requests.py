@@ -529,3 +529,16 @@ def test_s3_down_on_approval_is_503_and_leaves_it_pending(
     assert pending.status == "PENDING"
     assert pending.pending_secret_encrypted == ""
     assert not ApiKey.objects.exists()
+
+
+def test_approving_no_capability_at_all_is_refused(staff_client, user, new_key_request):
+    from apikeys.request_services import Capabilities
+
+    pending = new_key_request(
+        user, capabilities=Capabilities(can_list=False, can_read=False)
+    )
+
+    response = _approve(staff_client, pending.pk, approvedReadOnly=True)
+
+    assert response.status_code == 400
+    assert not ApiKey.objects.exists()

@@ -275,3 +275,19 @@ def test_verified_email_is_required_when_configured(
     assert new_key.status_code == 403
     assert new_key.json()["error"]["code"] == "email_not_verified"
     assert not ApiKeyRequest.objects.exists()
+
+
+def test_an_unrequested_figure_cannot_be_approved(
+    owner_client, staff_client, small_key
+):
+    api_key, _ = small_key
+    request_id = _ask(owner_client, apiKeyId=api_key.pk, requestedObjects=20).json()[
+        "id"
+    ]
+
+    response = _review(staff_client, request_id, approved=True, approvedStorageGB=50)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "override_not_narrower"
+    api_key.refresh_from_db()
+    assert api_key.storage_bytes_limit == GIB
