@@ -29,6 +29,7 @@ from apikeys.request_services import (
 from apikeys.services import api_key_revoke, api_key_set_limits
 from tiers.admin import bound_limit_fields
 from tiers.admin_decisions import CommentForm, DecisionAdminMixin
+from tiers.models import RequestStatus
 
 
 def _format_bytes(value) -> str:
@@ -406,7 +407,7 @@ class ApiKeyRequestAdmin(DecisionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Granted storage")
     def granted_storage(self, obj):
-        if obj.status != "APPROVED":
+        if obj.status != RequestStatus.APPROVED:
             return "-"
         return _format_bytes(obj.granted_storage_bytes)
 

@@ -20,6 +20,7 @@ from apikeys.request_services import (
     bytes_to_gb,
     gb_to_bytes,
 )
+from tiers.models import RequestStatus
 
 # Quotas are asked for in GB with up to three decimals (1 MiB-ish steps);
 # one more decimal is refused rather than silently rounded.
@@ -185,7 +186,7 @@ class ApiKeyRequestSerializer(serializers.ModelSerializer):
         return Capabilities.of(obj).names()
 
     def get_granted(self, obj) -> dict | None:
-        if obj.status != "APPROVED":
+        if obj.status != RequestStatus.APPROVED:
             return None
         granted = {
             "storageBytes": obj.granted_storage_bytes,
