@@ -52,7 +52,10 @@ def test_operator_approves_a_key_request_in_the_admin(live_server, chromium_path
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True
+            executable_path=chromium_path,
+            headless=True,
+            # Containers often give /dev/shm only 64 MB.
+            args=["--disable-dev-shm-usage"],
         )
         try:
             page = browser.new_page()

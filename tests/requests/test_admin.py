@@ -502,3 +502,33 @@ def test_the_decision_page_404s_on_bad_ids(admin_client_for, object_id, verdict)
     response = admin_client_for.get(url)
 
     assert response.status_code == 404
+
+
+def test_a_quota_increase_is_approved_with_fewer_objects(
+    admin_client_for, user, api_key_for
+):
+    from apikeys.request_services import api_key_request_create_quota_increase
+
+    api_key, _ = api_key_for(user, storage_bytes_limit=GIB, object_limit=10)
+    pending = api_key_request_create_quota_increase(
+        user=user, api_key=api_key, storage_bytes=2 * GIB, objects=100
+    )
+
+    page = _action(admin_client_for, REQUESTS_URL, "approve_selected", [pending.pk])
+    done = _action(
+        admin_client_for,
+        REQUESTS_URL,
+        "approve_selected",
+        [pending.pk],
+        confirm="yes",
+        storage_gb="2.000",
+        objects="40",
+    )
+
+    html = page.content.decode()
+    assert 'name="objects"' in html
+    assert 'name="capabilities"' not in html
+    assert done.status_code == 302
+    api_key.refresh_from_db()
+    assert api_key.storage_bytes_limit == 2 * GIB
+    assert api_key.object_limit == 40
