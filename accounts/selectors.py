@@ -1,86 +1,81 @@
-"""Read-only views of an account: profile, usage and the account summary."""
+"""Read-only views of an account: usage, key counts and the account summary."""
 
 from __future__ import annotations
+
+from django.utils import timezone
 
 from accounts.models import User
 
 
-def _usage_or_none(namespace) -> dict | None:
-    from storage.services import namespace_usage
-
-    return namespace_usage(namespace) if namespace is not None else None
-
-
 def user_usage(*, user: User) -> dict:
-    """Usage of the user's own namespace `users/{id}/` (created if missing).
+    """Usage of the user's own namespace `users/{id}/` against the tier.
 
     Side effect: the first call creates the namespace row (no S3 call).
     """
-    from storage.services import namespace_for_user
+    from storage.services import namespace_for_user, namespace_usage
 
-    return namespace_usage_dict(namespace_for_user(user))
-
-
-def namespace_usage_dict(namespace) -> dict:
-    from storage.services import namespace_usage
-
-    return namespace_usage(namespace)
+    return namespace_usage(namespace_for_user(user))
 
 
 def user_api_key_counts(*, user: User) -> dict:
-    """Counts of the user's keys by state, and how many the tier allows."""
-    from django.utils import timezone
+    """The user's keys by state, the tier's maximum and the places left.
 
+    Expired keys still take a place (`api_key_count_active`); revoked ones
+    do not.
+    """
     now = timezone.now()
     keys = list(
         user.api_keys.values_list("is_active", "revoked_at", "expires_at").order_by()
     )
+
     revoked = sum(1 for active, revoked_at, _ in keys if not active or revoked_at)
     expired = sum(
         1
         for active, revoked_at, expires_at in keys
         if active and not revoked_at and expires_at is not None and expires_at <= now
     )
+    holding_a_place = len(keys) - revoked
     limit = user.tier.max_api_keys if user.tier_id else None
-    active = len(keys) - revoked
+
     return {
         "total": len(keys),
-        "active": active - expired,
+        "active": holding_a_place - expired,
         "expired": expired,
         "revoked": revoked,
         "limit": limit,
-        "remaining": None if limit is None else max(0, limit - active),
+        "remaining": None if limit is None else max(0, limit - holding_a_place),
     }
 
 
 def user_summary(*, user: User) -> dict:
-    """Profile, tier, usage of `users/{id}/` and of every key, key counts.
+    """Usage of `users/{id}/` and of every key's namespace, totals, key counts.
 
-    One query per key for its usage figures (keys per user are bounded by
-    the tier's `max_api_keys`).
+    A few queries per key for its usage and limits; keys per user are
+    bounded by the tier's `max_api_keys`.
     """
     from apikeys.models import ApiKey
-    from storage.services import namespace_for_user
+    from storage.services import namespace_for_user, namespace_usage
 
     user_namespace = namespace_for_user(user)
     keys = list(
         ApiKey.objects.filter(owner=user)
-        .select_related("namespace", "tier", "owner__tier")
+        .select_related("namespace", "tier")
         .order_by("-created_at", "-id")
     )
+
+    user_usage_ = namespace_usage(user_namespace)
+    total_bytes, total_objects = user_usage_["bytesUsed"], user_usage_["objects"]
     key_usage = []
-    total_bytes = user_namespace.bytes_used
-    total_objects = user_namespace.object_count
     for api_key in keys:
         namespace = getattr(api_key, "namespace", None)
-        if namespace is not None:
-            total_bytes += namespace.bytes_used
-            total_objects += namespace.object_count
-        key_usage.append((api_key, _usage_or_none(namespace)))
+        usage = namespace_usage(namespace) if namespace is not None else None
+        if usage is not None:
+            total_bytes += usage["bytesUsed"]
+            total_objects += usage["objects"]
+        key_usage.append((api_key, usage))
 
     return {
-        "user": user,
-        "user_usage": namespace_usage_dict(user_namespace),
+        "user_usage": user_usage_,
         "keys": key_usage,
         "totals": {"bytesUsed": total_bytes, "objects": total_objects},
         "key_counts": user_api_key_counts(user=user),

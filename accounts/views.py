@@ -247,8 +247,8 @@ class SummaryView(UserView):
         responses={200: SummaryOutput, **ERRORS},
     )
     def get(self, request):
-        summary = selectors.user_summary(user=request.user)
-        user = summary["user"]
+        user = request.user
+        summary = selectors.user_summary(user=user)
 
         return Response(
             {
