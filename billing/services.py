@@ -958,9 +958,11 @@ def _webhook_apply(provider: str, parsed: WebhookResult) -> str:
     payments = Payment.objects.select_for_update().filter(provider=provider)
     if parsed.provider_ref:
         payment = payments.filter(provider_ref=parsed.provider_ref).first()
-    else:
+    elif parsed.charge_ref:
         payment = payments.filter(provider_charge_ref=parsed.charge_ref).first()
-    if payment is None or not (parsed.provider_ref or parsed.charge_ref):
+    else:
+        payment = None
+    if payment is None:
         return "ignored: unknown payment"
 
     if parsed.outcome == SUCCEEDED:

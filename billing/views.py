@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import services
-from billing.models import Invoice, Payment, PaymentMethod, Refund
+from billing.models import Invoice, InvoicePurpose, Payment, PaymentMethod, Refund
 from billing.providers import available_providers
 from billing.serializers import (
     BillingSummaryOutput,
@@ -164,7 +164,7 @@ class InvoiceApi(ListAPIView):
         else:
             invoice = services.invoice_create(
                 user=user,
-                purpose="OTHER",
+                purpose=InvoicePurpose.OTHER,
                 amount_minor=data["amount"],
                 currency=data["currency"],
                 description=data["description"],
