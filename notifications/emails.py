@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
+from django.template import Context, TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,18 @@ def staff_recipients() -> list[str]:
     )
 
 
+def _render_text(name: str, context: dict) -> str:
+    """Render a plain-text template without HTML escaping.
+
+    Autoescaping would turn "R&D <ops>" into "R&amp;D &lt;ops&gt;" in a
+    subject or text body; only the .html part is escaped.
+    """
+    template = get_template(name)
+    # The Django backend's own Template takes a Context, which can switch
+    # autoescaping off for this one render.
+    return template.template.render(Context(context, autoescape=False))
+
+
 def send_templated_email(
     *, to: Iterable[str], template: str, context: dict | None = None
 ) -> bool:
@@ -52,8 +64,8 @@ def send_templated_email(
 
     context = {**(context or {}), "site_name": "Pockity"}
     # A subject must be one line, whatever the template's whitespace.
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    body = render_to_string(f"{template}_body.txt", context)
+    subject = " ".join(_render_text(f"{template}_subject.txt", context).split())
+    body = _render_text(f"{template}_body.txt", context)
     try:
         html = render_to_string(f"{template}_body.html", context)
     except TemplateDoesNotExist:
