@@ -430,3 +430,70 @@ def test_every_admin_change_is_recorded(staff_user, user, client):
     assert entry.metadata["operation"] == "addition"
     assert entry.metadata["model"] == "tiers.tier"
     assert entry.metadata["objectRepr"] == "admin-made"
+
+
+def test_logout(user, anon_client, committed):
+    tokens = anon_client.post(
+        "/api/auth/login",
+        {"email": user.email, "password": TEST_PASSWORD},
+        format="json",
+    ).json()
+    refresh = next(v for k, v in _flatten(tokens) if k == "refreshToken")
+
+    with committed():
+        response = anon_client.post(
+            "/api/auth/logout", {"refreshToken": refresh}, format="json"
+        )
+
+    assert response.status_code == 200, response.content
+    entry = only_entry(A.USER_LOGOUT)
+    assert (entry.actor_id, entry.user_id) == (user.pk, user.pk)
+    assert refresh not in str(entry.metadata)
+
+
+def _flatten(data):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _flatten(value)
+        else:
+            yield key, value
+
+
+def test_email_verification_sent_and_confirmed(user, client_for, committed, mailoutbox):
+    import re
+
+    client = client_for(user)
+    with committed():
+        sent = client.post("/api/users/verify-email/request")
+    assert sent.status_code == 202, sent.content
+    code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+
+    with committed():
+        confirmed = client.post(
+            "/api/users/verify-email/confirm", {"code": code}, format="json"
+        )
+
+    assert confirmed.status_code == 200, confirmed.content
+    assert only_entry(A.EMAIL_VERIFICATION_SENT).user_id == user.pk
+    verified = only_entry(A.EMAIL_VERIFIED)
+    assert verified.actor_id == user.pk
+    assert code not in str(verified.metadata)
+
+
+def test_tier_request_rejected(user, staff_user, gold, committed, client_for):
+    with committed():
+        created = client_for(user).post(
+            "/api/tier-requests", {"tierId": gold.pk}, format="json"
+        )
+        decided = client_for(staff_user).patch(
+            f"/api/tier-requests/admin/{created.json()['id']}/approve",
+            {"approved": False, "reviewerComment": "not now"},
+            format="json",
+        )
+
+    assert decided.status_code == 200, decided.content
+    rejected = only_entry(A.TIER_REQUEST_REJECTED)
+    assert rejected.actor_id == staff_user.pk
+    assert rejected.metadata["reviewerComment"] == "not now"
+    assert entries(A.TIER_REQUEST_APPROVED) == []
+    assert entries(A.TIER_CHANGED) == []
