@@ -173,3 +173,76 @@ def test_huge_numbers_are_never_500(tenant, url):
     if "limit=" in url:
         assert response.status_code == 200
         assert response.json()["count"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_overwrites_of_one_name_count_once(s3):
+    """Uploads replacing the same name are serialised by the key lock."""
+    from apikeys.services import api_key_create
+    from tests.conftest import make_user
+
+    owner = make_user("overwriter@example.com")
+    api_key, secret = api_key_create(owner=owner, name="same")
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def writer(index: int) -> None:
+        client = key_client(api_key.access_key_id, secret)
+        barrier.wait()
+        try:
+            response = upload(client, b"w" * (1000 * (index + 1)), fileName="same.bin")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    head = s3.head_object(
+        Bucket=django_settings.S3_BUCKET, Key=api_key.prefix + "same.bin"
+    )
+    assert statuses == [201] * 6
+    assert usage_of(api_key.prefix) == (head["ContentLength"], 1)
+
+
+def test_changes_send_their_signals(tenant, django_capture_on_commit_callbacks):
+    from storage import signals
+
+    client, prefix = tenant
+    seen: list[tuple[str, dict]] = []
+
+    def recorder(name):
+        def listener(sender, **kwargs):
+            seen.append((name, kwargs))
+
+        return listener
+
+    listeners = {
+        signal: recorder(name)
+        for name, signal in (
+            ("uploaded", signals.file_uploaded),
+            ("deleted", signals.files_deleted),
+            ("usage", signals.usage_changed),
+        )
+    }
+    for signal, listener in listeners.items():
+        signal.connect(listener, weak=False)
+    try:
+        # The signals go out once the change commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            upload(client, b"abc", fileName="s.txt")
+            upload(client, b"abcdef", fileName="s.txt")
+            client.delete(file_url("s.txt"))
+    finally:
+        for signal, listener in listeners.items():
+            signal.disconnect(listener)
+
+    names = [name for name, _kwargs in seen]
+    assert names == ["uploaded", "usage", "uploaded", "usage", "deleted", "usage"]
+    assert seen[2][1]["size"] == 6 and seen[2][1]["replaced_size"] == 3
+    assert seen[4][1]["names"] == ["s.txt"] and seen[4][1]["bytes_freed"] == 6
+    assert all(kwargs["namespace"].prefix == prefix for _name, kwargs in seen)
+    assert all("actor" in kwargs for _name, kwargs in seen)
