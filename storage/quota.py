@@ -27,7 +27,7 @@ from django.db import connection
 from django.db.models import F, Value
 from django.db.models.functions import Greatest, Now
 
-from pockity.exceptions import PockityError, QuotaExceeded
+from pockity.exceptions import Conflict, PockityError, QuotaExceeded
 from storage import signals
 from storage.models import Namespace
 
@@ -100,7 +100,12 @@ def _refuse(*, namespace, limits, size, objects, actor, api_key):
         Namespace.objects.filter(pk=namespace.pk)
         .values("bytes_used", "object_count")
         .first()
-    ) or {"bytes_used": 0, "object_count": 0}
+    )
+    if current is None:
+        # Purged (account deletion) while this request waited for its lock.
+        raise Conflict(
+            "This storage namespace has been deleted.", code="namespace_deleted"
+        )
     bytes_over = (
         limits.storage_bytes is not None
         and size > 0

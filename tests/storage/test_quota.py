@@ -246,3 +246,14 @@ def test_changes_send_their_signals(tenant, django_capture_on_commit_callbacks):
     assert seen[4][1]["names"] == ["s.txt"] and seen[4][1]["bytes_freed"] == 6
     assert all(kwargs["namespace"].prefix == prefix for _name, kwargs in seen)
     assert all("actor" in kwargs for _name, kwargs in seen)
+
+
+def test_reserving_in_a_purged_namespace_is_a_conflict(db):
+    from pockity.exceptions import Conflict
+
+    namespace = Namespace.objects.create(prefix="users/gone/", kind="USER")
+    Namespace.objects.filter(pk=namespace.pk).delete()
+    limits = NamespaceLimits(storage_bytes=None, objects=None, max_file_size=None)
+
+    with pytest.raises(Conflict):
+        quota.reserve(namespace=namespace, limits=limits, size=1, objects=1)
