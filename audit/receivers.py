@@ -109,35 +109,52 @@ def on_user_login_failed(sender, credentials=None, request=None, **kwargs):
 _ADMIN_FLAGS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
 
 
+def _affected_user_id(model, object_id) -> int | None:
+    if model is not get_user_model():
+        return None
+    try:
+        return int(object_id)
+    except (TypeError, ValueError):
+        return None
+
+
+def record_admin_operation(
+    *, operator, model, object_id, object_repr: str, operation: str, message: str
+) -> None:
+    """One ADMIN_ACTION entry for one object an operator changed in the admin."""
+    affected = _affected_user_id(model, object_id)
+    opts = model._meta if model is not None else None
+    audit_record(
+        action=AuditAction.ADMIN_ACTION,
+        actor=operator,
+        user_id=affected,
+        user_label_text=object_repr if affected else "",
+        metadata={
+            "operation": operation,
+            "model": opts.label_lower if opts else "",
+            "objectId": str(object_id) if object_id is not None else None,
+            "objectRepr": object_repr,
+            "changeMessage": message,
+        },
+    )
+
+
 @receiver(post_save, sender=LogEntry, dispatch_uid=_uid("admin_log_entry"))
 def on_admin_log_entry(sender, instance: LogEntry, created: bool, **kwargs):
+    # Django saves one LogEntry per object, except for a bulk "delete
+    # selected", which it bulk-creates without signals; audit.admin wraps
+    # that action to record those deletions.
     if not created:
         return
 
     content_type = instance.content_type
-    model_label = (
-        f"{content_type.app_label}.{content_type.model}" if content_type else ""
-    )
-    user_model = get_user_model()
-    affected_user_id = None
-    if content_type is not None and content_type.model_class() is user_model:
-        try:
-            affected_user_id = int(instance.object_id)
-        except (TypeError, ValueError):
-            affected_user_id = None
-
-    audit_record(
-        action=AuditAction.ADMIN_ACTION,
-        actor=instance.user,
-        user_id=affected_user_id,
-        user_label_text=instance.object_repr if affected_user_id else "",
-        metadata={
-            "operation": _ADMIN_FLAGS.get(instance.action_flag, "other"),
-            "model": model_label,
-            "objectId": instance.object_id,
-            "objectRepr": instance.object_repr,
-            "changeMessage": instance.get_change_message(),
-        },
+    record_admin_operation(
+        operator=instance.user,
+        model=content_type.model_class() if content_type else None,
+        object_id=instance.object_id,
+        object_repr=instance.object_repr,
+        operation=_ADMIN_FLAGS.get(instance.action_flag, "other"),
+        message=instance.get_change_message(),
     )
 
 

@@ -21,6 +21,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Webhook)
 class WebhookAdmin(ReadOnlyAdmin):
@@ -29,6 +32,11 @@ class WebhookAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     # The encrypted secret is of no use to an operator.
     exclude = ("secret_encrypted",)
+
+    # An operator may remove a webhook (its undelivered messages go with it),
+    # e.g. one that keeps failing; editing stays with its owner.
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("notifications.delete_webhook")
 
 
 class WebhookDeliveryInline(admin.TabularInline):

@@ -7,6 +7,7 @@ events with no caller yet are sent as their signal, with real model rows.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apikeys import signals as apikeys_signals
@@ -497,3 +498,47 @@ def test_tier_request_rejected(user, staff_user, gold, committed, client_for):
     assert rejected.metadata["reviewerComment"] == "not now"
     assert entries(A.TIER_REQUEST_APPROVED) == []
     assert entries(A.TIER_CHANGED) == []
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_deleting_selected_objects_in_the_admin_is_one_entry_each(
+    staff_user, client, count
+):
+    doomed = [Group.objects.create(name=f"doomed-{index}") for index in range(count)]
+    client.force_login(staff_user)
+
+    response = client.post(
+        "/admin/auth/group/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [group.pk for group in doomed],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert not Group.objects.filter(name__startswith="doomed-").exists()
+    deletions = [
+        entry
+        for entry in entries(A.ADMIN_ACTION)
+        if entry.metadata["operation"] == "deletion"
+    ]
+    assert sorted(entry.metadata["objectRepr"] for entry in deletions) == sorted(
+        group.name for group in doomed
+    )
+    assert {entry.actor_id for entry in deletions} == {staff_user.pk}
+    assert {entry.metadata["model"] for entry in deletions} == {"auth.group"}
+
+
+def test_the_delete_confirmation_page_records_nothing(staff_user, client):
+    doomed = [Group.objects.create(name=f"kept-{index}") for index in range(2)]
+    client.force_login(staff_user)
+
+    response = client.post(
+        "/admin/auth/group/",
+        {"action": "delete_selected", "_selected_action": [t.pk for t in doomed]},
+    )
+
+    assert response.status_code == 200
+    assert Group.objects.filter(name__startswith="kept-").count() == 2
+    assert entries(A.ADMIN_ACTION) == []
