@@ -401,3 +401,15 @@ def test_anonymous_and_revoked_key_are_401(
     assert upload(anon_client, b"x").status_code == 401
     assert upload(client, b"x").status_code == 401
     assert client.get(FILES_URL).status_code == 401
+
+
+def test_unicode_multipart_filename_is_the_name(tenant):
+    """F09 through the file part's own filename, not a form field."""
+    client, prefix = tenant
+    name = "Ünïcødé ✓ 報告.txt"
+
+    response = upload(client, b"u", filename=name)
+
+    assert response.status_code == 201
+    assert response.json()["file"]["key"] == prefix + name
+    assert client.get(file_url(name, "/metadata")).json()["originalName"] == name
