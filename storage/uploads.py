@@ -11,7 +11,8 @@ One file per request, in the form field `file`. The target name is
 `path` + `fileName` when given (query string, or form fields sent BEFORE the
 file part), else the file part's own filename. Django reduces that filename
 to its last path segment (its parser drops everything up to the last `/` or
-`\\`), so folders must be given with `path` or `fileName`.
+`\\`) and unescapes HTML entities in it (`&amp;` becomes `&`), so folders,
+and names that must stay byte-exact, are best given with `fileName`.
 
 Completion is deferred to the view (`UploadSession.finish()`), after the
 whole body has been read: a body that ends early, a second file, or a
