@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from notifications.models import (
     QuotaAlertState,
@@ -14,6 +15,8 @@ from notifications.models import (
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the services; operators read them, never edit."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -41,6 +44,7 @@ class WebhookAdmin(ReadOnlyAdmin):
 
 class WebhookDeliveryInline(admin.TabularInline):
     model = WebhookDelivery
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
     can_delete = False
     fields = ("attempt", "created_at", "status_code", "succeeded", "error", "url")
