@@ -6,7 +6,9 @@ dispatch_uid so that a second import never connects a receiver twice. Every
 event produces exactly one entry: registration comes from
 `accounts.signals.user_registered` (not from the user model's post_save),
 deletion from `account_deleted`, and the only model signal used is the
-admin's LogEntry, which is how Django records an operator's change.
+admin's LogEntry, which is how Django records an operator's change (bulk
+"delete selected" excepted: see audit.admin). Metadata keys are camelCase,
+like every API response that shows them.
 """
 
 from __future__ import annotations
@@ -37,13 +39,17 @@ def _uid(name: str) -> str:
 
 
 def _pick(obj, *names: str) -> dict:
-    """The named attributes `obj` has, for metadata of models owned elsewhere."""
+    """The named attributes `obj` has (related rows as their id), camelCased.
+
+    For models owned by other apps, so a renamed field drops out of the
+    metadata instead of breaking the receiver.
+    """
     picked = {}
     for name in names:
         if hasattr(obj, name):
             value = getattr(obj, name)
             picked[name] = value if not hasattr(value, "pk") else value.pk
-    return picked
+    return _camel(picked)
 
 
 def _namespace_owner(namespace):

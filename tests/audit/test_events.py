@@ -336,10 +336,10 @@ def test_credits_added_and_deducted(user, staff_user, committed):
     added = only_entry(A.CREDITS_ADDED)
     assert added.actor_id == staff_user.pk
     assert added.metadata["amount"] == 100
-    assert added.metadata["balance_after"] == 100
+    assert added.metadata["balanceAfter"] == 100
     deducted = only_entry(A.CREDITS_DEDUCTED)
     assert deducted.user_id == user.pk
-    assert deducted.metadata["balance_after"] == 70
+    assert deducted.metadata["balanceAfter"] == 70
 
 
 def test_free_subscription(user, committed):
@@ -394,12 +394,12 @@ def test_payment_events(user, staff_user, db):
 
     assert only_entry(A.INVOICE_CREATED).metadata["number"] == "INV-AUDIT-1"
     succeeded = only_entry(A.PAYMENT_SUCCEEDED)
-    assert succeeded.metadata["amount_minor"] == 1500
+    assert succeeded.metadata["amountMinor"] == 1500
     assert succeeded.metadata["invoice"] == invoice.pk
     assert only_entry(A.PAYMENT_FAILED).metadata["reason"] == "card declined"
     refunded = only_entry(A.PAYMENT_REFUNDED)
     assert refunded.actor_id == staff_user.pk
-    assert refunded.metadata["refund"]["amount_minor"] == 500
+    assert refunded.metadata["refund"]["amountMinor"] == 500
 
 
 # --- admin ---------------------------------------------------------------------
