@@ -149,6 +149,10 @@ class ApiKeyRequestSerializer(serializers.ModelSerializer):
     reviewerComment = serializers.CharField(source="reviewer_comment")
     reviewedAt = serializers.DateTimeField(source="reviewed_at")
     granted = serializers.SerializerMethodField()
+    secretAvailable = serializers.SerializerMethodField(
+        help_text="True while the new key's secret waits to be read, once, "
+        "with GET /api/api-key-requests/{id}."
+    )
     secretRevealedAt = serializers.DateTimeField(source="secret_revealed_at")
     createdAt = serializers.DateTimeField(source="created_at")
 
@@ -171,6 +175,7 @@ class ApiKeyRequestSerializer(serializers.ModelSerializer):
             "reviewerComment",
             "reviewedAt",
             "granted",
+            "secretAvailable",
             "secretRevealedAt",
             "createdAt",
         ]
@@ -181,6 +186,9 @@ class ApiKeyRequestSerializer(serializers.ModelSerializer):
 
     def get_requestedStorageGB(self, obj) -> float | None:  # noqa: N802
         return bytes_to_gb(obj.requested_storage_bytes)
+
+    def get_secretAvailable(self, obj) -> bool:  # noqa: N802
+        return bool(obj.pending_secret_encrypted)
 
     def get_capabilities(self, obj) -> list[str]:
         return Capabilities.of(obj).names()

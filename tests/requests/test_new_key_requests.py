@@ -292,10 +292,15 @@ def test_approval_provisions_the_key_and_reveals_the_secret_once(
     assert decided["actor"] == staff_user
     assert decided["approved"] is True
 
+    listed = owner_client.get("/api/api-key-requests").json()["results"][0]
     with django_capture_on_commit_callbacks(execute=True):
         first = owner_client.get(f"/api/api-key-requests/{request_id}")
     second = owner_client.get(f"/api/api-key-requests/{request_id}")
+    listed_after = owner_client.get("/api/api-key-requests").json()["results"][0]
 
+    assert listed["secretAvailable"] is True
+    assert "secretKey" not in listed
+    assert listed_after["secretAvailable"] is False
     assert first.status_code == 200
     secret = first.json()["secretKey"]
     assert secret.startswith("sk_")
