@@ -60,6 +60,14 @@ class TierAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         bound_limit_fields(self, LIMIT_FIELDS)
 
+    def clean(self):
+        cleaned = super().clean()
+        # New users get the default tier; an inactive one would leave them
+        # with no tier at all, which storage reads as unlimited.
+        if cleaned.get("is_default") and not cleaned.get("is_active"):
+            raise forms.ValidationError("The default tier must stay active.")
+        return cleaned
+
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):

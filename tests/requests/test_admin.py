@@ -532,3 +532,16 @@ def test_a_quota_increase_is_approved_with_fewer_objects(
     api_key.refresh_from_db()
     assert api_key.storage_bytes_limit == 2 * GIB
     assert api_key.object_limit == 40
+
+
+def test_the_default_tier_cannot_be_deactivated(admin_client_for):
+    free = Tier.objects.get(name="Free")
+    url = reverse("admin:tiers_tier_change", args=[free.pk])
+    form = _tier_form(free, is_default="on")
+    del form["is_active"]
+
+    response = admin_client_for.post(url, form)
+
+    assert response.status_code == 200
+    assert "must stay active" in str(response.context["adminform"].form.errors)
+    assert Tier.objects.get(pk=free.pk).is_active
