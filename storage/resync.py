@@ -118,6 +118,11 @@ def usage_resync(
     `usage_resynced` always and `usage_changed` when the counters changed,
     and logs one line per drift. Raises StorageUnavailable when S3 fails,
     leaving the counters as they were.
+
+    Known shortcoming: the lock has no timeout. A slow upload in flight (a
+    client trickling a large file) holds the resync, and PostgreSQL queues
+    the namespace's new uploads behind the waiting resync, so they wait as
+    long. Run resyncs off-peak or per namespace when uploads are long.
     """
     with namespace_resync_lock(namespace.pk):
         after, markers, hidden_bytes = usage_from_s3(
