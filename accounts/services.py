@@ -228,9 +228,12 @@ def user_profile_update(
 ) -> User:
     """Change the name and/or the e-mail address.
 
-    A new e-mail address needs the current password (400 `wrong_password`
-    otherwise), must be unused (409 `email_taken`) and is unverified until a
-    new code is confirmed. Sends `profile_updated` with the changed fields.
+    A new e-mail address must be unused (409 `email_taken`) and is
+    unverified until a new code is confirmed. The signed-in session is
+    enough, as in the original API; a `currentPassword` that is sent must be
+    right (400 `wrong_password`). The old address gets a notice of the change
+    after commit, so a stolen session cannot move an account silently. Sends
+    `profile_updated` with the changed fields.
     """
     changes: dict[str, list] = {}
     if name is not _UNSET and name != user.name:
@@ -239,11 +242,10 @@ def user_profile_update(
     if email is not _UNSET:
         email = User.objects.normalize_email(email)
         if email != user.email:
-            if not current_password or not user.check_password(current_password):
-                raise WrongPassword(
-                    "Changing the e-mail address needs your current password "
-                    "in 'currentPassword'."
-                )
+            if current_password is not None and not user.check_password(
+                current_password
+            ):
+                raise WrongPassword()
             if _email_in_use(email, exclude_pk=user.pk):
                 raise EmailTaken()
             changes["email"] = [user.email, email]
@@ -264,9 +266,23 @@ def user_profile_update(
     except IntegrityError:
         raise EmailTaken() from None
 
+    if "email" in changes:
+        _email_change_notify(user=user, old_email=changes["email"][0])
     logger.info("Profile updated user=%s fields=%s", user.pk, sorted(changes))
     signals.profile_updated.send(sender=User, user=user, changes=changes, actor=user)
     return user
+
+
+def _email_change_notify(*, user: User, old_email: str) -> None:
+    from notifications.emails import send_templated_email
+
+    transaction.on_commit(
+        lambda: send_templated_email(
+            to=[old_email],
+            template="accounts/email_changed",
+            context={"user": user, "old_email": old_email},
+        )
+    )
 
 
 def user_password_change(

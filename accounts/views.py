@@ -195,8 +195,9 @@ class ProfileView(UserView):
     @extend_schema(
         tags=["users"],
         summary="Change name and/or e-mail address",
-        description="Changing `email` needs `currentPassword` and makes the "
-        "address unverified until a new code is confirmed.",
+        description="A new `email` is unverified until a new code is "
+        "confirmed, and the old address is told of the change. A "
+        "`currentPassword`, when sent, must be right.",
         request=ProfileUpdateInput,
         responses={
             200: ProfileOutput,

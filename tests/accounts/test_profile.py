@@ -88,10 +88,30 @@ def test_the_name_changes_and_a_signal_records_it(client_for, user, other_user):
     assert received[0]["actor"] == user
 
 
-def test_an_email_change_needs_the_password(client_for, user):
+def test_the_seed_profile_example_changes_name_and_email(
+    client_for, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(user).put(
+            "/api/users/profile",
+            {"name": "New Name", "email": "newemail@example.com"},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    assert response.json()["email"] == "newemail@example.com"
+    user.refresh_from_db()
+    assert user.email == "newemail@example.com"
+    assert user.name == "New Name"
+    notices = [m for m in mailoutbox if m.to == ["owner@example.com"]]
+    assert len(notices) == 1
+    assert "newemail@example.com" in notices[0].body
+
+
+def test_a_wrong_password_sent_with_an_email_change_is_refused(client_for, user):
     response = client_for(user).put(
         "/api/users/profile",
-        {"name": "New Name", "email": "newemail@example.com"},
+        {"name": "New Name", "email": "newemail@example.com", "currentPassword": "x"},
         format="json",
     )
 
