@@ -337,7 +337,7 @@ class ApiKeyRequestAdmin(DecisionAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user", "api_key", "reviewer")
     fieldsets = (
-        (None, {"fields": ("kind", "user", "key_name", "api_key", "reason")}),
+        (None, {"fields": ("kind", "user", "key_name", "key_link", "reason")}),
         (
             "Requested",
             {
@@ -371,7 +371,7 @@ class ApiKeyRequestAdmin(DecisionAdminMixin, admin.ModelAdmin):
         "kind",
         "user",
         "key_name",
-        "api_key",
+        "key_link",
         "reason",
         "requested_storage",
         "requested_objects",
@@ -396,6 +396,13 @@ class ApiKeyRequestAdmin(DecisionAdminMixin, admin.ModelAdmin):
     @admin.display(description="Key", ordering="api_key__access_key_id")
     def target_key(self, obj):
         return obj.api_key.access_key_id if obj.api_key else "-"
+
+    @admin.display(description="API key")
+    def key_link(self, obj):
+        if obj.api_key is None:
+            return "-"
+        url = reverse("admin:apikeys_apikey_change", args=[obj.api_key.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.api_key)
 
     @admin.display(description="Storage", ordering="requested_storage_bytes")
     def requested_storage(self, obj):

@@ -57,8 +57,10 @@ class DecisionAdminMixin:
         raise NotImplementedError
 
     def has_change_permission(self, request, obj=None):
-        # A decided request is a record: it can be viewed, never edited.
-        if obj is not None and obj.status != RequestStatus.PENDING:
+        # A request is the user's record: never edited by hand, only decided
+        # (by the actions, which need the model-level permission). Its page
+        # is view-only, with Approve/Reject buttons while it is pending.
+        if obj is not None:
             return False
         return super().has_change_permission(request, obj)
 
@@ -122,11 +124,12 @@ class DecisionAdminMixin:
         else:
             form = form_class(initial=initial)
 
+        opts = self.model._meta
+        noun = opts.verbose_name if len(selected) == 1 else opts.verbose_name_plural
         context = {
             **self.admin_site.each_context(request),
-            "title": ("Approve" if approved else "Reject")
-            + f" {len(selected)} {self.model._meta.verbose_name_plural}",
-            "opts": self.model._meta,
+            "title": f"{'Approve' if approved else 'Reject'} {len(selected)} {noun}",
+            "opts": opts,
             "approved": approved,
             "action": action,
             "form": form,

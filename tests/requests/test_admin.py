@@ -482,6 +482,7 @@ def test_a_pending_request_page_has_decision_buttons(
     after = admin_client_for.get(change_url)
 
     assert approve_url in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
     assert decide_page.status_code == 200
     assert 'name="comment"' in decide_page.content.decode()
     assert done.status_code == 302
