@@ -71,9 +71,13 @@ class ApiKeyRequestCreateSerializer(serializers.Serializer):
     )
     keyName = serializers.CharField(required=False, allow_blank=True, max_length=100)
     requestedStorageGB = serializers.DecimalField(
-        required=False, help_text="1 GB = 2**30 bytes.", **GB_FIELD_OPTIONS
+        required=False,
+        help_text="1 GB = 2**30 bytes; 0.001 to 100000, up to three decimals.",
+        **GB_FIELD_OPTIONS,
     )
-    requestedObjects = serializers.IntegerField(required=False, **OBJECTS_FIELD_OPTIONS)
+    requestedObjects = serializers.IntegerField(
+        required=False, help_text="1 to 10**12.", **OBJECTS_FIELD_OPTIONS
+    )
     capabilities = serializers.ListField(
         child=serializers.ChoiceField(choices=CAPABILITIES),
         required=False,
