@@ -5,14 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from audit.models import AuditLog
-
-
-def _percent(used: int, limit: int | None) -> float | None:
-    if limit is None:
-        return None
-    if limit == 0:
-        return 100.0 if used else 0.0
-    return round(used * 100 / limit, 2)
+from storage.services import usage_percent
 
 
 class AuditLogOutput(serializers.ModelSerializer):
@@ -67,8 +60,8 @@ def usage_figures(*, bytes_used: int, objects: int, bytes_limit, object_limit) -
         "objects": objects,
         "storageBytesLimit": bytes_limit,
         "objectLimit": object_limit,
-        "storagePercent": _percent(bytes_used, bytes_limit),
-        "objectsPercent": _percent(objects, object_limit),
+        "storagePercent": usage_percent(bytes_used, bytes_limit),
+        "objectsPercent": usage_percent(objects, object_limit),
     }
 
 

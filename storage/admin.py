@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from pockity.exceptions import PockityError
 from storage.models import Namespace, UsageSnapshot
 from storage.quota import NamespaceLimits
+from storage.services import usage_percent
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +59,8 @@ def _preloaded_limits(namespace: Namespace) -> NamespaceLimits:
 
 
 def _percent(used: int, limit: int | None) -> str:
-    if limit is None:
-        return "unlimited"
-    if limit == 0:
-        return "100%" if used else "0%"
-    return f"{used * 100 / limit:.1f}%"
+    share = usage_percent(used, limit)
+    return "unlimited" if share is None else f"{share:.1f}%"
 
 
 def _admin_link(url_name: str, pk, text: str):

@@ -130,7 +130,8 @@ def namespace_limits(namespace: Namespace) -> NamespaceLimits:
     return NamespaceLimits(storage_bytes=None, objects=None, max_file_size=None)
 
 
-def _percent(used: int, limit: int | None) -> float | None:
+def usage_percent(used: int, limit: int | None) -> float | None:
+    """Share of a limit in use, to two decimals; None when unlimited."""
     if limit is None:
         return None
     if limit == 0:
@@ -152,8 +153,8 @@ def namespace_usage(namespace: Namespace) -> dict:
             "maxFileSize": limits.max_file_size,
         },
         "percentages": {
-            "storage": _percent(namespace.bytes_used, limits.storage_bytes),
-            "objects": _percent(namespace.object_count, limits.objects),
+            "storage": usage_percent(namespace.bytes_used, limits.storage_bytes),
+            "objects": usage_percent(namespace.object_count, limits.objects),
         },
         "updatedAt": namespace.updated_at,
     }
