@@ -186,4 +186,7 @@ class OpenHealthView(APIView):
     def get(self, request):
         report = health_report()
         status_code = 200 if report["status"] == "ok" else 503
-        return Response(report, status=status_code)
+        # Probes and proxies must see the state now, never a cached answer.
+        return Response(
+            report, status=status_code, headers={"Cache-Control": "no-store"}
+        )

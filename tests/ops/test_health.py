@@ -75,3 +75,15 @@ def test_it_reveals_no_configuration(anon_client, settings):
     text = response.content.decode()
     assert settings.S3_BUCKET not in text
     assert settings.S3_ENDPOINT_URL not in text
+
+
+@pytest.mark.django_db
+def test_credentials_sent_by_a_probe_are_ignored(anon_client):
+    anon_client.credentials(
+        HTTP_X_ACCESS_KEY_ID="pk_unknown", HTTP_X_SECRET_KEY="sk_wrong"
+    )
+
+    response = anon_client.get("/api/open/health")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
