@@ -5,38 +5,18 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import User
-
-
-def _reject_unknown(serializer: serializers.Serializer, data) -> None:
-    """Refuse fields the endpoint does not know, naming them.
-
-    A typo such as `newpassword` should be a clear 400, not a silent no-op.
-    """
-    if not isinstance(data, dict):
-        return
-    unknown = sorted(set(data) - set(serializer.fields))
-    if unknown:
-        raise serializers.ValidationError(
-            {name: ["Unknown field."] for name in unknown}
-        )
-
-
-class StrictSerializer(serializers.Serializer):
-    def to_internal_value(self, data):
-        _reject_unknown(self, data)
-        return super().to_internal_value(data)
-
+from pockity.serializers import StrictInputSerializer
 
 # --- Input -------------------------------------------------------------------
 
 
-class RegisterInput(StrictSerializer):
+class RegisterInput(StrictInputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
-class LoginInput(StrictSerializer):
+class LoginInput(StrictInputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -60,7 +40,7 @@ class VerifyInput(serializers.Serializer):
     token = serializers.CharField(max_length=4096)
 
 
-class ProfileUpdateInput(StrictSerializer):
+class ProfileUpdateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False)
     currentPassword = serializers.CharField(
@@ -72,7 +52,7 @@ class ProfileUpdateInput(StrictSerializer):
     )
 
 
-class ChangePasswordInput(StrictSerializer):
+class ChangePasswordInput(StrictInputSerializer):
     currentPassword = serializers.CharField(
         required=False, max_length=128, trim_whitespace=False
     )
@@ -90,7 +70,7 @@ class ChangePasswordInput(StrictSerializer):
         return {"current_password": current, "new_password": attrs["newPassword"]}
 
 
-class DeleteAccountInput(StrictSerializer):
+class DeleteAccountInput(StrictInputSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     # Accepted as a synonym of `password`, as in change-password.
     currentPassword = serializers.CharField(
@@ -110,7 +90,7 @@ class DeleteAccountInput(StrictSerializer):
         return {"password": password}
 
 
-class VerifyEmailConfirmInput(StrictSerializer):
+class VerifyEmailConfirmInput(StrictInputSerializer):
     code = serializers.RegexField(
         r"^\s*\d{6}\s*$",
         max_length=16,

@@ -20,6 +20,7 @@ from apikeys.request_services import (
     bytes_to_gb,
     gb_to_bytes,
 )
+from pockity.serializers import StrictInputSerializer
 from tiers.models import RequestStatus
 
 # Quotas are asked for in GB with up to three decimals (1 MiB-ish steps);
@@ -57,7 +58,7 @@ def _capabilities_from(attrs, *, names_key: str, read_only_key: str):
     return capabilities
 
 
-class ApiKeyRequestCreateSerializer(serializers.Serializer):
+class ApiKeyRequestCreateSerializer(StrictInputSerializer):
     """A new key (`keyName`, quota, optional capabilities or `readOnly`,
     `expiresAt`) or, with `apiKeyId`, more quota on a key the caller holds.
     """
@@ -256,7 +257,7 @@ class ApiKeyRequestDetailSerializer(ApiKeyRequestSerializer):
         return None
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(StrictInputSerializer):
     """The seed's decision body: `approved` (or `status`) and a comment.
 
     Accepted spellings: `{"approved": true, "reviewerComment": "..."}` as in

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apikeys.models import ApiKey
+from pockity.serializers import StrictInputSerializer
 
 
 def key_status(api_key: ApiKey) -> str:
@@ -22,7 +23,7 @@ def key_status(api_key: ApiKey) -> str:
     return "active"
 
 
-class ApiKeyCreateInput(serializers.Serializer):
+class ApiKeyCreateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=100)
     canList = serializers.BooleanField(required=False)
     canRead = serializers.BooleanField(required=False)
@@ -33,15 +34,6 @@ class ApiKeyCreateInput(serializers.Serializer):
         help_text="Shortcut for canList and canRead only (no write, no delete).",
     )
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
     def validate_name(self, value):
         value = value.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from pockity.serializers import StrictInputSerializer
 from tiers.models import Tier, TierRequest
 from tiers.services import parse_id
 
@@ -63,7 +64,7 @@ class TierNameSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TierRequestCreateSerializer(serializers.Serializer):
+class TierRequestCreateSerializer(StrictInputSerializer):
     """`{"tierId": ..., "reason": ...}` as in the seed README.
 
     `tierId` takes the tier's numeric id or its name; `tierName` (or `tier`)

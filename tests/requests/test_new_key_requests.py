@@ -403,6 +403,20 @@ def test_review_needs_a_clear_decision(staff_client, user, new_key_request, body
     assert pending.status == "PENDING"
 
 
+def test_a_misspelt_narrowing_field_is_refused_not_ignored(
+    staff_client, user, new_key_request
+):
+    pending = new_key_request(user)
+
+    response = _approve(staff_client, pending.pk, grantedStorageGB=1)
+
+    assert response.status_code == 400
+    assert "grantedStorageGB" in response.json()["error"]["details"]["fields"]
+    pending.refresh_from_db()
+    assert pending.status == "PENDING"
+    assert not ApiKey.objects.filter(owner=user).exists()
+
+
 def test_a_decided_request_cannot_be_decided_again(staff_client, user, new_key_request):
     pending = new_key_request(user)
     assert _approve(staff_client, pending.pk).status_code == 200
