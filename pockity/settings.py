@@ -289,6 +289,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "billing.models.PaymentStatus",
         "RefundStatusEnum": "billing.models.RefundStatus",
         "PaymentProviderEnum": "billing.models.Provider",
+        "HealthStatusEnum": [("ok", "ok"), ("degraded", "degraded")],
     },
 }
 
@@ -363,7 +364,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # The directive only makes the site eligible for browsers' preload lists;
+    # nothing is listed until an operator submits the domain.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = (
         ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
     )
