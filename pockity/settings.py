@@ -403,6 +403,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default config gives "django" a console handler of its own
+        # in DEBUG; replacing it keeps one line per event, formatted and
+        # redacted like ours.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # botocore logs request details (and presigned URLs) at DEBUG.
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},

@@ -70,9 +70,9 @@ def _require_capability(api_key, capability: str) -> None:
     """API keys carry per-capability scopes; JWT users may do everything."""
     if api_key is not None and not getattr(api_key, capability):
         raise Forbidden(
-            f"This API key may not do this (it lacks '{capability}').",
+            f"This API key lacks the '{capability.removeprefix('can_')}' capability.",
             code="api_key_scope_denied",
-            details={"capability": capability},
+            details={"capability": capability.removeprefix("can_")},
         )
 
 

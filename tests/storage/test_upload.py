@@ -386,6 +386,7 @@ def test_upload_needs_the_write_scope(user, api_key_for, key_client_for, s3):
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "api_key_scope_denied"
+    assert response.json()["error"]["details"] == {"capability": "write"}
     assert s3_keys(s3, api_key.prefix) == [api_key.prefix]
 
 
