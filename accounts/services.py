@@ -293,12 +293,18 @@ def user_password_change(
     The current password must match (400 `wrong_password`) and the new one
     pass the validators (400). All earlier access and refresh tokens stop
     working (token version bump + blacklist). Sends `password_changed`.
+    Concurrent changes with the same current password: the user row is
+    locked and the password checked again under the lock, so one wins and
+    the others get `wrong_password`.
     """
     if not user.check_password(current_password):
         raise WrongPassword()
     _validate_new_password(new_password, user)
 
     with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.check_password(current_password):
+            raise WrongPassword()
         user.set_password(new_password)
         user.save(update_fields=["password"])
         user_tokens_revoke_all(user=user)

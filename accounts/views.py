@@ -52,6 +52,12 @@ def _token_body(tokens: dict[str, str]) -> dict:
     }
 
 
+def _no_store(response: Response) -> Response:
+    """Mark a response carrying tokens as never to be kept by any cache."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _auth_body(user, tokens: dict[str, str]) -> dict:
     return {"user": UserOutput(user).data, **_token_body(tokens)}
 
@@ -99,8 +105,11 @@ class RegisterView(PublicAuthView):
             name=data.validated_data.get("name", ""),
         )
 
-        return Response(
-            _auth_body(user, tokens_for_user(user)), status=status.HTTP_201_CREATED
+        return _no_store(
+            Response(
+                _auth_body(user, tokens_for_user(user)),
+                status=status.HTTP_201_CREATED,
+            )
         )
 
 
@@ -124,7 +133,7 @@ class LoginView(PublicAuthView):
             password=data.validated_data["password"],
         )
 
-        return Response(_auth_body(user, tokens_for_user(user)))
+        return _no_store(Response(_auth_body(user, tokens_for_user(user))))
 
 
 class RefreshView(PublicAuthView):
@@ -141,7 +150,7 @@ class RefreshView(PublicAuthView):
 
         _user, tokens = services.token_refresh(refresh=data.validated_data["refresh"])
 
-        return Response(_token_body(tokens))
+        return _no_store(Response(_token_body(tokens)))
 
 
 class LogoutView(PublicAuthView):
@@ -235,9 +244,11 @@ class ChangePasswordView(UserView):
 
         tokens = services.user_password_change(user=request.user, **data.validated_data)
 
-        return Response(
-            {"message": "Password changed; sign in again on other devices."}
-            | _token_body(tokens)
+        return _no_store(
+            Response(
+                {"message": "Password changed; sign in again on other devices."}
+                | _token_body(tokens)
+            )
         )
 
 

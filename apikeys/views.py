@@ -66,7 +66,10 @@ class ApiKeyListCreateView(APIView):
         )
 
         body = {**_detail_body(api_key), "secretKey": secret, "warning": SECRET_WARNING}
-        return Response(body, status=status.HTTP_201_CREATED)
+        response = Response(body, status=status.HTTP_201_CREATED)
+        # The secret is shown once: no browser or proxy cache may keep a copy.
+        response["Cache-Control"] = "no-store"
+        return response
 
     @extend_schema(
         tags=["apikeys"],

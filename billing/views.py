@@ -1,4 +1,11 @@
-"""Billing and payment API: thin views over `billing.services`."""
+"""Billing and payment API: thin views over `billing.services`.
+
+Every endpoint but the provider webhooks wants a person signed in with a JWT
+(`PersonApi`): an API key is handed to an application, which must not
+subscribe, pay, add payment methods or read invoices for its owner. Staff
+powers (`_require_staff`, and the services' staff branches, reached only
+through these views) therefore also need a JWT.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsUserWithJwt
+from audit.permissions import IsStaffWithJwt
 from billing import services
 from billing.models import Invoice, InvoicePurpose, Payment, PaymentMethod, Refund
 from billing.providers import available_providers
@@ -39,7 +48,9 @@ STATUS_PARAM = OpenApiParameter("status", str, description="Only this status.")
 
 
 def _require_staff(request) -> None:
-    if not request.user.is_staff:
+    # The admin API's own rule: a staff power needs a person signed in with
+    # a JWT, never an API key, even a staff user's.
+    if not IsStaffWithJwt().has_permission(request, None):
         raise Forbidden("Staff only.", code="permission_denied")
 
 
@@ -58,7 +69,15 @@ def _intent_body(payment, intent) -> dict:
     }
 
 
-class PlanListApi(ListAPIView):
+class PersonApi(APIView):
+    permission_classes = [IsUserWithJwt]
+
+
+class PersonListApi(ListAPIView):
+    permission_classes = [IsUserWithJwt]
+
+
+class PlanListApi(PersonListApi):
     serializer_class = PlanOutput
     pagination_class = None
 
@@ -70,7 +89,7 @@ class PlanListApi(ListAPIView):
         return services.plan_list_active()
 
 
-class SubscriptionApi(APIView):
+class SubscriptionApi(PersonApi):
     @extend_schema(
         operation_id="billing_subscription_get", responses=SubscriptionCurrentOutput
     )
@@ -111,7 +130,7 @@ class SubscriptionApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class SubscriptionCancelApi(APIView):
+class SubscriptionCancelApi(PersonApi):
     @extend_schema(
         operation_id="billing_subscription_cancel",
         request=SubscriptionCancelInput,
@@ -125,7 +144,7 @@ class SubscriptionCancelApi(APIView):
         return Response(SubscriptionOutput(subscription).data)
 
 
-class InvoiceApi(ListAPIView):
+class InvoiceApi(PersonListApi):
     serializer_class = InvoiceOutput
 
     @extend_schema(operation_id="billing_invoices_list", parameters=[STATUS_PARAM])
@@ -173,7 +192,7 @@ class InvoiceApi(ListAPIView):
         return Response(InvoiceOutput(invoice).data, status=status.HTTP_201_CREATED)
 
 
-class BillingSummaryApi(APIView):
+class BillingSummaryApi(PersonApi):
     @extend_schema(operation_id="billing_summary", responses=BillingSummaryOutput)
     def get(self, request):
         summary = services.billing_summary(user=request.user)
@@ -202,7 +221,7 @@ class BillingSummaryApi(APIView):
         return Response(body)
 
 
-class PaymentIntentApi(APIView):
+class PaymentIntentApi(PersonApi):
     @extend_schema(
         operation_id="payments_intents_create",
         request=PaymentIntentInput,
@@ -230,7 +249,7 @@ class PaymentIntentApi(APIView):
         return Response(body, status=200 if replayed else status.HTTP_201_CREATED)
 
 
-class PaymentProcessApi(APIView):
+class PaymentProcessApi(PersonApi):
     @extend_schema(
         operation_id="payments_process",
         request=PaymentProcessInput,
@@ -248,7 +267,7 @@ class PaymentProcessApi(APIView):
         return Response(PaymentOutput(payment).data)
 
 
-class PaymentMethodApi(ListAPIView):
+class PaymentMethodApi(PersonListApi):
     serializer_class = PaymentMethodOutput
 
     @extend_schema(operation_id="payments_methods_list")
@@ -285,7 +304,7 @@ class PaymentMethodApi(ListAPIView):
         )
 
 
-class PaymentHistoryApi(ListAPIView):
+class PaymentHistoryApi(PersonListApi):
     serializer_class = PaymentOutput
 
     @extend_schema(operation_id="payments_history", parameters=[STATUS_PARAM])
@@ -302,7 +321,7 @@ class PaymentHistoryApi(ListAPIView):
         return payments
 
 
-class PaymentRefundApi(APIView):
+class PaymentRefundApi(PersonApi):
     """Staff only: refunds are an operator's decision."""
 
     @extend_schema(

@@ -1,4 +1,8 @@
-"""Credit API: balance, add (staff), deduct, history, check."""
+"""Credit API: balance, add (staff), deduct, history, check.
+
+Every endpoint wants a person signed in with a JWT: an API key is handed to
+an application, which must not spend or grant credits on its owner's behalf.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsUserWithJwt
+from audit.permissions import IsStaffWithJwt
 from credits import services
 from credits.models import CreditEntry
 from credits.serializers import (
@@ -27,15 +33,21 @@ USER_ID_PARAM = OpenApiParameter(
 )
 
 
+def _is_staff_person(request) -> bool:
+    # The admin API's own rule: staff powers need a person signed in with a
+    # JWT, never an API key, even a staff user's.
+    return IsStaffWithJwt().has_permission(request, None)
+
+
 def resolve_target_user(request, user_id):
-    """The caller, or for staff the user named by `userId`.
+    """The caller, or for staff (signed in with a JWT) the user named by `userId`.
 
     A non-staff caller naming anyone but themselves gets the same 404 as an
     unknown id, so ids of other tenants cannot be probed.
     """
     if user_id is None or user_id == request.user.pk:
         return request.user
-    if not request.user.is_staff:
+    if not _is_staff_person(request):
         raise NotFound("User not found.")
     target = get_user_model().objects.filter(pk=user_id).first()
     if target is None:
@@ -53,6 +65,8 @@ def _change_response(entry, created: bool, user):
 
 
 class CreditBalanceApi(APIView):
+    permission_classes = [IsUserWithJwt]
+
     @extend_schema(
         operation_id="credits_balance",
         parameters=[USER_ID_PARAM],
@@ -70,13 +84,15 @@ class CreditBalanceApi(APIView):
 class CreditAddApi(APIView):
     """Staff grant credits; users buy them with a CREDITS invoice instead."""
 
+    permission_classes = [IsUserWithJwt]
+
     @extend_schema(
         operation_id="credits_add",
         request=CreditChangeInput,
         responses={201: CreditChangeOutput, 200: CreditChangeOutput},
     )
     def post(self, request):
-        if not request.user.is_staff:
+        if not _is_staff_person(request):
             raise Forbidden(
                 "Only staff can add credits; buy them through an invoice "
                 "(POST /api/billing/invoices with 'credits').",
@@ -97,6 +113,8 @@ class CreditAddApi(APIView):
 
 
 class CreditDeductApi(APIView):
+    permission_classes = [IsUserWithJwt]
+
     @extend_schema(
         operation_id="credits_deduct",
         request=CreditChangeInput,
@@ -118,6 +136,8 @@ class CreditDeductApi(APIView):
 
 
 class CreditCheckApi(APIView):
+    permission_classes = [IsUserWithJwt]
+
     @extend_schema(
         operation_id="credits_check",
         parameters=[
@@ -137,6 +157,7 @@ class CreditCheckApi(APIView):
 
 
 class CreditHistoryApi(ListAPIView):
+    permission_classes = [IsUserWithJwt]
     serializer_class = CreditEntryOutput
 
     @extend_schema(operation_id="credits_history", parameters=[USER_ID_PARAM])

@@ -231,11 +231,13 @@ def test_anonymous_is_refused(anon_client):
     assert anon_client.post("/api/credits/deduct", {"amount": 1}).status_code == 401
 
 
-def test_api_key_holder_reads_owner_balance(user, api_key_for, key_client_for):
+def test_api_key_holder_is_refused_even_reading(user, api_key_for, key_client_for):
+    # Credits are a person's business: an application holding a key may not
+    # spend them, so it does not read them either (JWT only).
     grant(user, 7)
     key, secret = api_key_for(user)
 
     response = key_client_for(key, secret).get("/api/credits/balance")
 
-    assert response.status_code == 200
-    assert response.json()["balance"] == 7
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "jwt_required"
