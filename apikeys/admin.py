@@ -114,7 +114,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     search_fields = ("owner__email", "access_key_id", "name")
     date_hierarchy = "created_at"
-    list_select_related = ("owner", "tier", "namespace")
+    list_select_related = ("owner", "owner__tier", "tier", "namespace")
     actions = ["revoke_selected"]
     fieldsets = (
         (None, {"fields": ("name", "owner", "access_key_id", "tier")}),
@@ -164,7 +164,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Storage limit", ordering="storage_bytes_limit")
     def storage_limit(self, obj):
-        return _format_bytes(obj.storage_bytes_limit)
+        return _format_bytes(obj.effective_storage_bytes_limit)
 
     @admin.display(description="Usage")
     def usage(self, obj):
@@ -182,10 +182,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         namespace = getattr(obj, "namespace", None)
         if namespace is None:
             return "No namespace"
+        objects = obj.effective_object_limit
         text = (
             f"{namespace.prefix}: {_format_bytes(namespace.bytes_used)} of "
-            f"{_format_bytes(obj.storage_bytes_limit)}, {namespace.object_count} of "
-            f"{obj.object_limit if obj.object_limit is not None else 'unlimited'} "
+            f"{_format_bytes(obj.effective_storage_bytes_limit)}, "
+            f"{namespace.object_count} of "
+            f"{objects if objects is not None else 'unlimited'} "
             "objects"
         )
         try:

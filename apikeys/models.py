@@ -36,6 +36,12 @@ class ApiKey(models.Model):
     # `null` means unlimited.
     storage_bytes_limit = models.BigIntegerField(null=True, blank=True)
     object_limit = models.BigIntegerField(null=True, blank=True)
+    # True while the key's byte and object limits are its owner's tier
+    # defaults: they then follow the owner's CURRENT tier (a downgrade lowers
+    # them at once) and the two figures above are only the copy taken at
+    # creation. False once the limits came from an approved request or an
+    # operator: the key then keeps its own figures.
+    limits_from_tier = models.BooleanField(default=True)
     can_list = models.BooleanField(default=True)
     can_read = models.BooleanField(default=True)
     can_write = models.BooleanField(default=True)
@@ -67,6 +73,22 @@ class ApiKey(models.Model):
     @property
     def prefix(self) -> str:
         return f"apikeys/{self.access_key_id}/"
+
+    @property
+    def effective_storage_bytes_limit(self) -> int | None:
+        """The byte limit in force now (None = unlimited)."""
+        if self.limits_from_tier:
+            tier = self.owner.tier
+            return tier.storage_bytes_limit if tier else None
+        return self.storage_bytes_limit
+
+    @property
+    def effective_object_limit(self) -> int | None:
+        """The object limit in force now (None = unlimited)."""
+        if self.limits_from_tier:
+            tier = self.owner.tier
+            return tier.object_limit if tier else None
+        return self.object_limit
 
     @property
     def is_expired(self) -> bool:

@@ -256,8 +256,8 @@ def api_key_request_create_quota_increase(
         )
     _check_figures(storage_bytes, objects)
     for asked, current, label in (
-        (storage_bytes, api_key.storage_bytes_limit, "storage"),
-        (objects, api_key.object_limit, "objects"),
+        (storage_bytes, api_key.effective_storage_bytes_limit, "storage"),
+        (objects, api_key.effective_object_limit, "objects"),
     ):
         if asked is None:
             continue
@@ -566,8 +566,8 @@ def _apply_approval(locked: ApiKeyRequest, granted: dict, reviewer) -> None:
         api_key=api_key,
         storage_bytes_limit=storage
         if storage is not None
-        else api_key.storage_bytes_limit,
-        object_limit=objects if objects is not None else api_key.object_limit,
+        else api_key.effective_storage_bytes_limit,
+        object_limit=objects if objects is not None else api_key.effective_object_limit,
         actor=reviewer,
     )
     locked.api_key = api_key

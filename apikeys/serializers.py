@@ -78,10 +78,14 @@ class ApiKeyOutput(serializers.ModelSerializer):
     isActive = serializers.BooleanField(source="is_active")
     storagePath = serializers.CharField(source="prefix")
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
+    # The limits in force: the owner's current tier for a key on its
+    # tier's defaults.
     storageBytesLimit = serializers.IntegerField(
-        source="storage_bytes_limit", allow_null=True
+        source="effective_storage_bytes_limit", allow_null=True
     )
-    objectLimit = serializers.IntegerField(source="object_limit", allow_null=True)
+    objectLimit = serializers.IntegerField(
+        source="effective_object_limit", allow_null=True
+    )
     canList = serializers.BooleanField(source="can_list")
     canRead = serializers.BooleanField(source="can_read")
     canWrite = serializers.BooleanField(source="can_write")

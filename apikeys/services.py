@@ -8,7 +8,9 @@ functions; each names its side effects (S3 marker, signals for the audit log).
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,8 +45,12 @@ _UNSET = object()
 _MAX_BIGINT = 2**63 - 1
 
 
-def _failure_throttle_key(client_ip: str) -> str:
-    return f"apikey-auth-failures:{client_ip}"
+def _failure_throttle_key(client_ip: str, access_key_id: str) -> str:
+    # A malformed id never names a key, so all of them share one bucket per
+    # address (and the raw input never reaches the cache key).
+    if not ACCESS_KEY_PATTERN.fullmatch(access_key_id):
+        access_key_id = "malformed"
+    return f"apikey-auth-failures:{client_ip}:{access_key_id}"
 
 
 def _failure_limit() -> tuple[int, int]:
@@ -54,24 +60,36 @@ def _failure_limit() -> tuple[int, int]:
     return int(count), seconds
 
 
-def _record_failure(client_ip: str) -> None:
+def _record_failure(client_ip: str, access_key_id: str) -> None:
     limit, window = _failure_limit()
-    key = _failure_throttle_key(client_ip)
+    key = _failure_throttle_key(client_ip, access_key_id)
+    # The window's end is kept beside the counter so that a refusal can say
+    # how long is really left (Retry-After).
     if cache.add(key, 1, timeout=window):
+        cache.set(f"{key}:until", time.time() + window, timeout=window)
         return
     try:
         failures = cache.incr(key)
     except ValueError:
         cache.set(key, 1, timeout=window)
+        cache.set(f"{key}:until", time.time() + window, timeout=window)
         return
     if failures == limit:
-        logger.warning("API key authentication throttled for ip=%s", client_ip)
+        logger.warning(
+            "API key authentication throttled for ip=%s key=%s",
+            client_ip,
+            access_key_id if ACCESS_KEY_PATTERN.fullmatch(access_key_id) else "-",
+        )
 
 
-def _check_failure_throttle(client_ip: str) -> None:
+def _check_failure_throttle(client_ip: str, access_key_id: str) -> None:
     limit, window = _failure_limit()
-    if (cache.get(_failure_throttle_key(client_ip)) or 0) >= limit:
-        raise Throttled(wait=window)
+    key = _failure_throttle_key(client_ip, access_key_id)
+    if (cache.get(key) or 0) < limit:
+        return
+    until = cache.get(f"{key}:until")
+    left = window if until is None else math.ceil(until - time.time())
+    raise Throttled(wait=min(max(left, 1), window))
 
 
 def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> ApiKey:
@@ -83,11 +101,13 @@ def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> 
     (then against a dummy digest, without a query). Only a caller holding
     the right secret learns more: a revoked key is a 401 saying so, an
     expired key a 403 `api_key_expired`. Each failure counts against the
-    client address; past the `apikey_auth_failure` rate every attempt from
-    it is refused with 429 until the window passes. Records `last_used_at`
+    pair (client address, access key id); past the `apikey_auth_failure`
+    rate every attempt with that id from that address is refused with 429
+    until the window passes (Retry-After says how long is left), while other
+    keys used from the same address are unaffected. Records `last_used_at`
     at most once per API_KEY_LAST_USED_RESOLUTION seconds.
     """
-    _check_failure_throttle(client_ip)
+    _check_failure_throttle(client_ip, access_key_id)
 
     api_key = None
     if ACCESS_KEY_PATTERN.fullmatch(access_key_id):
@@ -99,7 +119,7 @@ def api_key_authenticate(*, access_key_id: str, secret: str, client_ip: str) -> 
     digest = api_key.secret_digest if api_key else _DUMMY_DIGEST
     secret_ok = secret_matches(secret, digest)
     if api_key is None or not secret_ok or not secret or not api_key.owner.is_active:
-        _record_failure(client_ip)
+        _record_failure(client_ip, access_key_id)
         raise AuthenticationFailed(INVALID_CREDENTIALS, code="invalid_api_key")
 
     if not api_key.is_active or api_key.revoked_at is not None:
@@ -156,10 +176,13 @@ def _check_limits(**limits) -> None:
 def api_key_count_active(owner) -> int:
     """Keys that count against the tier's `max_api_keys`.
 
-    Expired keys still count (their files and namespace remain); revoking
-    one frees its place.
+    Expired keys still count (their files and namespace remain). A revoked
+    key still counts while its namespace holds objects, so revoking and
+    recreating cannot collect more stored namespaces than the tier allows;
+    purging its files (`api_key_revoke(purge=True)`) frees its place.
     """
-    return ApiKey.objects.filter(owner=owner, is_active=True).count()
+    holds_files = Q(is_active=False, namespace__object_count__gt=0)
+    return ApiKey.objects.filter(Q(is_active=True) | holds_files, owner=owner).count()
 
 
 def api_key_create(
@@ -179,7 +202,9 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key pair for `owner` and its namespace; return (key, secret).
 
-    Limits default to the owner's tier (None = unlimited). Writes the key,
+    Limits default to the owner's tier (None = unlimited); such a key
+    follows its owner's current tier from then on, while a key given explicit
+    figures keeps them (`limits_from_tier`). Writes the key,
     its namespace row and the `apikeys/{id}/` folder marker in S3 (a 503
     leaves nothing behind), then sends `api_key_created`. The secret is
     returned once and is kept only as a digest and encrypted.
@@ -192,6 +217,9 @@ def api_key_create(
         )
 
     tier = owner.tier
+    # Only a key taking both of its tier's defaults follows the tier later;
+    # any figure given explicitly (a request's grant) pins both.
+    limits_from_tier = storage_bytes_limit is _UNSET and object_limit is _UNSET
     if storage_bytes_limit is _UNSET:
         storage_bytes_limit = tier.storage_bytes_limit if tier else None
     if object_limit is _UNSET:
@@ -206,7 +234,8 @@ def api_key_create(
             type(owner).objects.select_for_update().filter(pk=owner.pk).first()
             if api_key_count_active(owner) >= tier.max_api_keys:
                 raise Conflict(
-                    f"Your tier allows at most {tier.max_api_keys} active API keys.",
+                    f"Your tier allows at most {tier.max_api_keys} API keys; "
+                    "a revoked key counts until its files are deleted.",
                     code="api_key_limit_reached",
                     details={"limit": tier.max_api_keys},
                 )
@@ -220,6 +249,7 @@ def api_key_create(
             tier=tier,
             storage_bytes_limit=storage_bytes_limit,
             object_limit=object_limit,
+            limits_from_tier=limits_from_tier,
             can_list=can_list,
             can_read=can_read,
             can_write=can_write,
@@ -235,11 +265,20 @@ def api_key_create(
     return api_key, secret
 
 
-def api_key_revoke(*, api_key: ApiKey, actor=None, reason: str = "") -> ApiKey:
+def api_key_revoke(
+    *, api_key: ApiKey, actor=None, reason: str = "", purge: bool = False
+) -> ApiKey:
     """Revoke a key at once. Its files stay in S3 and keep counting.
 
     Idempotent: revoking a revoked key changes nothing and sends no signal.
+    With `purge`, the key's files and namespace are then deleted too
+    (`namespace_purge`: S3 listing and deletes, `files_deleted` signal),
+    which frees its place under the tier's key limit; purging an already
+    revoked key does just that.
     """
+    from storage.models import Namespace
+    from storage.services import namespace_purge
+
     now = timezone.now()
     changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
         is_active=False, revoked_at=now
@@ -250,6 +289,11 @@ def api_key_revoke(*, api_key: ApiKey, actor=None, reason: str = "") -> ApiKey:
         signals.api_key_revoked.send(
             sender=ApiKey, api_key=api_key, actor=actor, reason=reason
         )
+
+    namespace = Namespace.objects.filter(api_key=api_key).first()
+    if purge and namespace is not None:
+        namespace_purge(namespace=namespace, actor=actor)
+        logger.info("API key files purged key=%s", api_key.access_key_id)
     return api_key
 
 
@@ -259,16 +303,20 @@ def api_key_set_limits(
     """Change a key's quota.
 
     A limit below current usage is accepted: uploads are then refused until
-    usage falls under it (nothing is deleted).
+    usage falls under it (nothing is deleted). The key stops following its
+    owner's tier and keeps these figures from now on.
     """
     _check_limits(storageBytesLimit=storage_bytes_limit, objectLimit=object_limit)
     before = {
-        "storage_bytes_limit": api_key.storage_bytes_limit,
-        "object_limit": api_key.object_limit,
+        "storage_bytes_limit": api_key.effective_storage_bytes_limit,
+        "object_limit": api_key.effective_object_limit,
     }
     api_key.storage_bytes_limit = storage_bytes_limit
     api_key.object_limit = object_limit
-    api_key.save(update_fields=["storage_bytes_limit", "object_limit"])
+    api_key.limits_from_tier = False
+    api_key.save(
+        update_fields=["storage_bytes_limit", "object_limit", "limits_from_tier"]
+    )
     after = {
         "storage_bytes_limit": storage_bytes_limit,
         "object_limit": object_limit,
@@ -301,7 +349,7 @@ def api_key_list(*, owner, status: str | None = None) -> QuerySet[ApiKey]:
     """
     keys = (
         ApiKey.objects.filter(owner=owner)
-        .select_related("namespace", "tier")
+        .select_related("namespace", "tier", "owner__tier")
         .order_by("-created_at", "-id")
     )
     if not status:
@@ -328,7 +376,7 @@ def api_key_get_owned(*, owner, key_id: str) -> ApiKey:
     Someone else's key, an unknown id and an id out of range are the same
     404, so ids of other tenants cannot be probed.
     """
-    keys = ApiKey.objects.filter(owner=owner).select_related("tier")
+    keys = ApiKey.objects.filter(owner=owner).select_related("tier", "owner__tier")
     api_key = None
     if _NUMERIC_ID.fullmatch(key_id) and int(key_id) <= _MAX_BIGINT:
         api_key = keys.filter(pk=int(key_id)).first()

@@ -17,6 +17,7 @@ from apikeys.serializers import (
     ApiKeyOutput,
     CreatedApiKeyOutput,
 )
+from pockity.exceptions import InvalidInput
 from pockity.pagination import LimitOffsetPagination
 
 SECRET_WARNING = (
@@ -116,8 +117,17 @@ class ApiKeyDetailView(APIView):
         tags=["apikeys"],
         summary="Revoke a key (at once; idempotent)",
         description="The key row stays, inactive with revokedAt. Its files "
-        "stay in its namespace and keep counting until the account is deleted.",
-        parameters=[KEY_ID],
+        "stay in its namespace and keep counting (also against the tier's key "
+        "limit) until the account is deleted, unless `purge=true` deletes them "
+        "too, which frees the key's place.",
+        parameters=[
+            KEY_ID,
+            OpenApiParameter(
+                "purge",
+                bool,
+                description="Also delete the key's files (cannot be undone).",
+            ),
+        ],
         responses={
             200: ApiKeyDetailOutput,
             404: OpenApiResponse(description="No such key of yours."),
@@ -125,10 +135,19 @@ class ApiKeyDetailView(APIView):
         },
     )
     def delete(self, request, key_id: str):
+        purge = request.query_params.get("purge", "false").lower()
+        if purge not in ("true", "false"):
+            raise InvalidInput(
+                "'purge' must be true or false.",
+                details={"parameter": "purge", "value": purge[:20]},
+            )
         api_key = services.api_key_get_owned(owner=request.user, key_id=key_id)
 
         api_key = services.api_key_revoke(
-            api_key=api_key, actor=request.user, reason="revoked by owner"
+            api_key=api_key,
+            actor=request.user,
+            reason="revoked by owner",
+            purge=purge == "true",
         )
 
         return Response(_detail_body(api_key))

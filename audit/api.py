@@ -161,9 +161,9 @@ class AdminApiKeyListApi(ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        queryset = ApiKey.objects.select_related("owner", "tier", "namespace").order_by(
-            "-created_at", "-id"
-        )
+        queryset = ApiKey.objects.select_related(
+            "owner", "owner__tier", "tier", "namespace"
+        ).order_by("-created_at", "-id")
         term = _search_term(self.request)
         if term:
             queryset = queryset.filter(

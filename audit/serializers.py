@@ -123,6 +123,6 @@ class AdminApiKeyOutput(serializers.Serializer):
         return usage_figures(
             bytes_used=namespace.bytes_used if namespace else 0,
             objects=namespace.object_count if namespace else 0,
-            bytes_limit=api_key.storage_bytes_limit,
-            object_limit=api_key.object_limit,
+            bytes_limit=api_key.effective_storage_bytes_limit,
+            object_limit=api_key.effective_object_limit,
         )

@@ -97,11 +97,14 @@ def namespace_for_request(request) -> tuple[Namespace, ApiKey | None]:
 def namespace_limits(namespace: Namespace) -> NamespaceLimits:
     """The limits in force now, read live from the database.
 
-    API-key namespace: the key's own byte and object limits (null means
-    unlimited), and the max file size of the key's tier, else its owner's.
-    User namespace: the user's current tier, so a tier change applies at
-    once. A namespace whose key or user is gone has no limits left to give;
-    it is read-only in practice since nobody can authenticate into it.
+    API-key namespace: a key still on its tier's defaults follows its
+    owner's current tier (byte, object and file-size limits), so a downgrade
+    lowers it at once; a key with its own figures (an approved request or an
+    operator's edit) keeps them (null means unlimited), with the max file
+    size of the key's tier, else its owner's. User namespace: the user's
+    current tier, so a tier change applies at once. A namespace whose key or
+    user is gone has no limits left to give; it is read-only in practice
+    since nobody can authenticate into it.
     """
     if namespace.api_key_id is not None:
         api_key = (
@@ -110,10 +113,13 @@ def namespace_limits(namespace: Namespace) -> NamespaceLimits:
             .first()
         )
         if api_key is not None:
-            tier = api_key.tier or api_key.owner.tier
+            if api_key.limits_from_tier:
+                tier = api_key.owner.tier
+            else:
+                tier = api_key.tier or api_key.owner.tier
             return NamespaceLimits(
-                storage_bytes=api_key.storage_bytes_limit,
-                objects=api_key.object_limit,
+                storage_bytes=api_key.effective_storage_bytes_limit,
+                objects=api_key.effective_object_limit,
                 max_file_size=tier.max_file_size_bytes if tier else None,
             )
     if namespace.user_id is not None:
