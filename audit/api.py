@@ -40,7 +40,10 @@ _search_parameter = OpenApiParameter(
 
 
 def _search_term(request) -> str:
-    return request.query_params.get("search", "").strip()[:SEARCH_MAX_LENGTH]
+    # PostgreSQL text cannot hold NUL, and no stored name or e-mail contains
+    # one, so it is dropped rather than sent (which would be a 500).
+    term = request.query_params.get("search", "").replace("\x00", "")
+    return term.strip()[:SEARCH_MAX_LENGTH]
 
 
 def _subquery_int(queryset, field: str, aggregate) -> Coalesce:

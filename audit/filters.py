@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -52,13 +52,20 @@ class InstantField(forms.Field):
             moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
-        if day is not None:
-            start = datetime.combine(day, time.min)
-            return timezone.make_aware(start, timezone.get_default_timezone()), True
-        if moment is not None:
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment, timezone.get_default_timezone())
-            return moment, False
+        try:
+            if day is not None:
+                start = datetime.combine(day, time.min)
+                zone = timezone.get_default_timezone()
+                return timezone.make_aware(start, zone), True
+            if moment is not None:
+                if timezone.is_naive(moment):
+                    zone = timezone.get_default_timezone()
+                    moment = timezone.make_aware(moment, zone)
+                # Comparing needs it in UTC; an offset pushing it past year 1
+                # or 9999 cannot be represented.
+                return moment.astimezone(UTC), False
+        except OverflowError:
+            pass
         raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
@@ -76,7 +83,12 @@ class InstantFilter(django_filters.Filter):
         if not self.upper:
             return qs.filter(**{f"{self.field_name}__gte": moment})
         if is_date:
-            return qs.filter(**{f"{self.field_name}__lt": moment + timedelta(days=1)})
+            try:
+                end = moment + timedelta(days=1)
+            except OverflowError:
+                # Up to the end of the last representable day: no bound.
+                return qs
+            return qs.filter(**{f"{self.field_name}__lt": end})
         return qs.filter(**{f"{self.field_name}__lte": moment})
 
 
