@@ -92,15 +92,21 @@ def name_from_key(key: str, *, prefix: str) -> str | None:
     """The tenant-visible name of a listed key, or None for keys to hide.
 
     Hidden: keys outside the prefix, the folder marker itself, and any key
-    whose remainder is empty or ends with `/` (folder markers made by other
-    tools), since no upload can create those.
+    whose remainder `validate_name` refuses: folder markers made by other
+    tools (ending in `/`), and names put there outside the API such as
+    `a//b.txt`, `../x` or a whitespace-only name. No upload can create them
+    and no API call could address them, so the listing, the analytics and
+    a usage resync all leave them out alike (they are still removed when the
+    namespace is purged). Hiding them is simpler and safer than letting
+    deletes accept names that uploads refuse.
     """
     if not key.startswith(prefix):
         return None
     name = key[len(prefix) :]
-    if name == "" or name.endswith("/"):
+    try:
+        return validate_name(name, prefix=prefix)
+    except InvalidName:
         return None
-    return name
 
 
 def join_upload_name(path: str | None, file_name: str) -> str:

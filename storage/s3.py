@@ -210,12 +210,18 @@ def _info_from_listing(item: dict) -> ObjectInfo:
 
 
 def list_page(
-    prefix: str, *, max_keys: int, continuation_token: str | None = None
+    prefix: str,
+    *,
+    max_keys: int,
+    continuation_token: str | None = None,
+    start_after: str | None = None,
 ) -> tuple[list[ObjectInfo], str | None]:
     """One ListObjectsV2 page under `prefix`; returns (objects, next token).
 
-    The next token is None when the listing is complete, also when a backend
-    says "truncated" but gives no token (which would otherwise loop forever).
+    `start_after` skips every key up to and including it (S3 ignores it
+    once a continuation token is given). The next token is None when the
+    listing is complete, also when a backend says "truncated" but gives no
+    token (which would otherwise loop forever).
     """
     params: dict[str, Any] = {
         "Prefix": prefix,
@@ -223,6 +229,8 @@ def list_page(
     }
     if continuation_token:
         params["ContinuationToken"] = continuation_token
+    elif start_after:
+        params["StartAfter"] = start_after
 
     try:
         response = get_client().list_objects_v2(Bucket=_bucket(), **params)

@@ -16,6 +16,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import date, timedelta
+from os.path import commonprefix
 
 from django.conf import settings
 from django.core import signing
@@ -656,6 +657,15 @@ def file_delete(
 
 MAX_BULK_DELETE_NAMES = 10_000
 _HEAD_WORKERS = 16
+# Names locked, sized and deleted together: each key holds one entry of
+# PostgreSQL's shared lock table (64 x max_connections by default) while its
+# batch runs, so a batch stays a few hundred keys.
+BULK_DELETE_BATCH = 250
+# A batch of at most this many names learns sizes with HEADs (16 at a time);
+# a larger one lists the range of keys it spans instead, at most
+# _SIZE_LIST_PAGES pages, and HEADs only the names the listing did not reach.
+BULK_HEAD_THRESHOLD = 20
+_SIZE_LIST_PAGES = 3
 
 
 def _head_many(keys: list[str]) -> dict[str, s3.ObjectInfo | None]:
@@ -664,6 +674,44 @@ def _head_many(keys: list[str]) -> dict[str, s3.ObjectInfo | None]:
         return {key: s3.head_object(key) for key in keys}
     with ThreadPoolExecutor(max_workers=min(_HEAD_WORKERS, len(keys))) as pool:
         return dict(zip(keys, pool.map(s3.head_object, keys), strict=True))
+
+
+def _list_many(keys: list[str]) -> dict[str, s3.ObjectInfo | None]:
+    """The objects for sorted `keys`, from a listing of the range they span.
+
+    Listing order is UTF-8 byte order, which is code point order, so the
+    walk starts just before the first key (at the key minus its last
+    character) under the keys' longest common prefix and stops once past
+    the last key. Keys beyond what _SIZE_LIST_PAGES pages reached are HEADed.
+    """
+    found: dict[str, s3.ObjectInfo | None] = dict.fromkeys(keys)
+    first, last = keys[0], keys[-1]
+    prefix = commonprefix([first, last])
+    token = None
+    reached = ""
+    for _page in range(_SIZE_LIST_PAGES):
+        objects, token = s3.list_page(
+            prefix,
+            max_keys=s3.MAX_LIST_KEYS,
+            continuation_token=token,
+            start_after=first[:-1],
+        )
+        for item in objects:
+            if item.key in found:
+                found[item.key] = item
+        if objects:
+            reached = objects[-1].key
+        if token is None or reached >= last:
+            return found
+
+    found.update(_head_many([key for key in keys if key > reached]))
+    return found
+
+
+def _find_objects(keys: list[str]) -> dict[str, s3.ObjectInfo | None]:
+    if len(keys) <= BULK_HEAD_THRESHOLD:
+        return _head_many(keys)
+    return _list_many(keys)
 
 
 def files_bulk_delete(
@@ -677,34 +725,50 @@ def files_bulk_delete(
 
     All names are validated first: one invalid name refuses the whole
     request (400) and nothing is deleted. Repeats are reported as
-    `duplicate`. Existence and sizes come from one HEAD per unique name
-    (S3 reports missing keys as deleted, so its answer cannot be counted);
-    DeleteObjects then runs in batches of 1000 and usage drops only for
-    objects that existed and were deleted. Sends `files_deleted` and
-    `usage_changed` when anything was deleted.
-
-    Known shortcoming: unlike single deletes, a bulk delete does not take
-    per-key locks, so an upload replacing one of the names between the HEAD
-    and the delete leaves the ledger off by that difference until a resync.
+    `duplicate`. The unique keys are handled in sorted batches of
+    BULK_DELETE_BATCH: each batch takes the per-key locks uploads take
+    (`quota.object_locks`), learns what exists and its size (HEADs for a
+    batch of at most BULK_HEAD_THRESHOLD names, else a listing of the range;
+    S3 reports missing keys as deleted, so its answer cannot be counted),
+    deletes with DeleteObjects and releases exactly what was deleted before
+    unlocking. An upload of one of the names therefore lands wholly before
+    or wholly after its batch, and the ledger stays equal to S3. Sends
+    `files_deleted` and `usage_changed` when anything was deleted.
     """
     for name in names:
         validate_name(name, prefix=namespace.prefix)
     unique = list(dict.fromkeys(names))
     keys = {name: namespace.prefix + name for name in unique}
+    ordered = sorted(keys.values())
 
+    found_by_key: dict[str, s3.ObjectInfo] = {}
+    deleted_set: set[str] = set()
+    errors: list[dict] = []
     with namespace_change_lock(namespace.pk):
-        found = _head_many(list(keys.values()))
-        existing = {name: found[key] for name, key in keys.items() if found[key]}
-        deleted_keys, errors = s3.delete_objects(
-            keys[name] for name in unique if name in existing
-        )
-        deleted_set = set(deleted_keys)
-        freed = sum(
-            info.size for name, info in existing.items() if keys[name] in deleted_set
-        )
-        deleted_names = [name for name in unique if keys.get(name) in deleted_set]
-        deleted_names = [name for name in deleted_names if name in existing]
-        quota.release(namespace_id=namespace.pk, size=freed, objects=len(deleted_names))
+        for start in range(0, len(ordered), BULK_DELETE_BATCH):
+            batch = ordered[start : start + BULK_DELETE_BATCH]
+            with quota.object_locks(batch):
+                found = {
+                    key: info for key, info in _find_objects(batch).items() if info
+                }
+                deleted, batch_errors = s3.delete_objects(
+                    key for key in batch if key in found
+                )
+                gone = set(deleted) & found.keys()
+                quota.release(
+                    namespace_id=namespace.pk,
+                    size=sum(found[key].size for key in gone),
+                    objects=len(gone),
+                )
+            found_by_key.update(found)
+            deleted_set |= gone
+            errors += batch_errors
+
+    existing = {
+        name: found_by_key[key] for name, key in keys.items() if key in found_by_key
+    }
+    deleted_names = [name for name in unique if keys[name] in deleted_set]
+    freed = sum(existing[name].size for name in deleted_names)
 
     errors_by_key = {error["key"]: error for error in errors}
     results = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,6 +26,7 @@ from pockity.exceptions import Forbidden, InvalidInput, PayloadTooLarge
 from pockity.pagination import parse_bounded_int
 from storage import serializers as io
 from storage import services
+from storage.names import InvalidName
 from storage.uploads import (
     NAME_FIELDS,
     StreamedFile,
@@ -82,8 +84,45 @@ def _namespace(request, capability: str):
     return namespace, api_key
 
 
+def _path_is_utf8(request) -> bool:
+    """Whether the request path, percent-decoded, is valid UTF-8.
+
+    Django re-escapes invalid bytes (`%FF` becomes the three characters
+    `%FF`), so the decoded name cannot tell `%FF.txt` from `%25FF.txt`; only
+    the path as the client sent it can. ASGI servers give it as `raw_path`,
+    gunicorn as `RAW_URI`, uWSGI and others as `REQUEST_URI`.
+
+    Known shortcoming: behind a WSGI server that passes none of these,
+    nothing is checked and `%FF.txt` names the file literally so called.
+    """
+    scope = getattr(request._request, "scope", None)
+    if scope is not None and scope.get("raw_path") is not None:
+        raw_path = bytes(scope["raw_path"])
+    else:
+        uri = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+        if not uri:
+            return True
+        try:
+            raw_path = urlsplit(uri).path.encode("latin-1")
+        except UnicodeEncodeError:
+            return True  # Already decoded text, so already valid Unicode.
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class StorageView(APIView):
     parser_classes = [JSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if "name" in kwargs and not _path_is_utf8(request):
+            raise InvalidName(
+                "The file name in the URL is not valid UTF-8 once percent-decoded.",
+                details={"name": kwargs["name"][:256]},
+            )
 
 
 class UploadView(StorageView):
@@ -350,11 +389,16 @@ def _history_range(request) -> tuple[date, date] | None:
         return today - timedelta(days=days - 1), today
 
     date_to = _parse_date(params["to"], "to") if "to" in params else today
-    date_from = (
-        _parse_date(params["from"], "from")
-        if "from" in params
-        else date_to - timedelta(days=29)
-    )
+    if "from" in params:
+        date_from = _parse_date(params["from"], "from")
+    elif date_to - date.min < timedelta(days=29):
+        # The default 30-day period would start before the first date there is.
+        raise InvalidInput(
+            "'to' is too early for the default 30-day period; give 'from' too.",
+            details={"parameter": "to", "value": params["to"][:32]},
+        )
+    else:
+        date_from = date_to - timedelta(days=29)
     if date_from > date_to:
         raise InvalidInput("'from' must not be after 'to'.")
     if (date_to - date_from).days >= services.MAX_HISTORY_DAYS:
