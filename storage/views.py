@@ -327,10 +327,12 @@ class BulkDeleteView(FileDetailView):
         request=io.BulkDeleteInput,
         responses={200: io.BulkDeleteOutput},
         description=(
-            f"Delete up to {services.MAX_BULK_DELETE_NAMES} names in one request "
-            "(S3 calls are batched by 1000). Any invalid name refuses the whole "
-            "request. Each name gets `deleted`, `not_found`, `duplicate` or "
-            "`error`; usage drops only for files that existed."
+            f"Delete up to {services.MAX_BULK_DELETE_NAMES} names in one request, "
+            f"in batches of {services.BULK_DELETE_BATCH} (one DeleteObjects call "
+            "each; sizes from HEADs for a small batch, else from a listing). Any "
+            "invalid name refuses the whole request. Each name gets `deleted`, "
+            "`not_found`, `duplicate` or `error`; usage drops by exactly what "
+            "was deleted."
         ),
     )
     def post(self, request):
