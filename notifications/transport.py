@@ -9,7 +9,8 @@ every delivery (a name may resolve elsewhere by then: DNS rebinding):
 - the host is resolved here and every address it resolves to must be a
   public one: loopback (unless WEBHOOKS_ALLOW_LOOPBACK), private, link-local,
   multicast, reserved, unspecified, shared (CGNAT) and the cloud metadata
-  addresses are refused;
+  addresses are refused, also when embedded in an IPv6 address (mapped,
+  6to4, Teredo, NAT64);
 - the connection goes to the address that was checked, never to a second
   resolution of the name (TLS still verifies the certificate for the name);
 - redirects are not followed; connect and each read time out after
@@ -68,10 +69,39 @@ class HttpResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+# NAT64 gateways (RFC 6052's well-known prefix and RFC 8215's local-use one)
+# forward to the IPv4 address in the last 32 bits.
+NAT64_NETWORKS = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4, Teredo or NAT64 address would reach."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in network for network in NAT64_NETWORKS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """Why `address` may not be called, or "" when it may."""
+    """Why `address` may not be called, or "" when it may.
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64)
+    is refused when that IPv4 address would be: a relay or gateway would
+    otherwise carry the request to it.
+    """
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        reason = _address_refusal(embedded) if embedded is not None else ""
+        if reason:
+            return f"{reason} inside an IPv6 address"
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:
