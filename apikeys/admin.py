@@ -76,6 +76,17 @@ class ApiKeyAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_limit_fields(self, ("storage_bytes_limit", "object_limit"))
+        if self.instance.pk and self.instance.limits_from_tier:
+            # Show the figures in force (the owner's current tier); saving
+            # other figures pins them on the key from then on.
+            self.initial["storage_bytes_limit"] = (
+                self.instance.effective_storage_bytes_limit
+            )
+            self.initial["object_limit"] = self.instance.effective_object_limit
+            for name in ("storage_bytes_limit", "object_limit"):
+                self.fields[
+                    name
+                ].help_text += " Now following the owner's tier; a change here pins it."
         if self.instance.pk:
             self.fields["read_only"].initial = not (
                 self.instance.can_write or self.instance.can_delete

@@ -138,3 +138,34 @@ def test_another_tenants_tier_change_does_not_move_my_key(
     user_change_tier(user=other_user, tier=large, actor=staff_user)
 
     assert usage_limits(key_client_for(api_key, secret))["storageBytes"] == 1 * GB
+
+
+def test_the_admin_form_shows_the_tier_figures_and_saving_them_does_not_pin(
+    owner, large, staff_user, api_key_for, client
+):
+    api_key, _ = api_key_for(owner)
+    user_change_tier(user=owner, tier=large, actor=staff_user)
+    client.force_login(staff_user)
+    url = f"/admin/apikeys/apikey/{api_key.pk}/change/"
+
+    page = client.get(url)
+    form = page.context["adminform"].form
+    assert form.initial["storage_bytes_limit"] == 100 * GB
+    assert form.initial["object_limit"] == 10_000
+
+    saved = client.post(
+        url,
+        {
+            "name": "renamed",
+            "storage_bytes_limit": 100 * GB,
+            "object_limit": 10_000,
+            "can_list": "on",
+            "can_read": "on",
+            "can_write": "on",
+            "can_delete": "on",
+        },
+    )
+    assert saved.status_code == 302, saved.content[:2000]
+    api_key.refresh_from_db()
+    assert api_key.name == "renamed"
+    assert api_key.limits_from_tier is True
