@@ -20,9 +20,11 @@ def user_usage(*, user: User) -> dict:
 def user_api_key_counts(*, user: User) -> dict:
     """The user's keys by state, the tier's maximum and the places left.
 
-    Expired keys still take a place (`api_key_count_active`); revoked ones
-    do not.
+    Expired keys still take a place, and so do revoked ones whose files are
+    not purged (`api_key_count_active` is the rule `remaining` follows).
     """
+    from apikeys.services import api_key_count_active
+
     now = timezone.now()
     keys = list(
         user.api_keys.values_list("is_active", "revoked_at", "expires_at").order_by()
@@ -34,12 +36,13 @@ def user_api_key_counts(*, user: User) -> dict:
         for active, revoked_at, expires_at in keys
         if active and not revoked_at and expires_at is not None and expires_at <= now
     )
-    holding_a_place = len(keys) - revoked
+    active = len(keys) - revoked
+    holding_a_place = api_key_count_active(user)
     limit = user.tier.max_api_keys if user.tier_id else None
 
     return {
         "total": len(keys),
-        "active": holding_a_place - expired,
+        "active": active - expired,
         "expired": expired,
         "revoked": revoked,
         "limit": limit,

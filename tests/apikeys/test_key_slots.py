@@ -32,11 +32,14 @@ def test_a_revoked_key_holding_files_keeps_its_place_until_purged(
     api_key_for(owner, name="second")
 
     assert client.delete(f"/api/apikeys/{api_key.pk}").status_code == 200
+    counts = client.get("/api/users/summary").json()["apiKeys"]
+    assert (counts["revoked"], counts["remaining"]) == (1, 0)
     refused = create(client, "third")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "api_key_limit_reached"
 
     purged = client.delete(f"/api/apikeys/{api_key.pk}?purge=true")
+    assert client.get("/api/users/summary").json()["apiKeys"]["remaining"] == 1
     assert purged.status_code == 200
     assert purged.json()["revokedAt"] is not None
     assert not Namespace.objects.filter(api_key=api_key).exists()
