@@ -173,7 +173,8 @@ def namespace_purge(*, namespace: Namespace, actor=None) -> int:
     S3 calls: paged listing and DeleteObjects until the prefix is empty.
     Holds the namespace's exclusive lock so no upload lands half-way. Sends
     `files_deleted` (names not itemised) and returns the objects deleted.
-    Used by account deletion; a revoked key's namespace lives until then.
+    Used by account deletion and by a key's revoke-and-purge; a revoked key's
+    namespace otherwise lives until then.
     """
     with namespace_resync_lock(namespace.pk):
         deleted = s3.delete_prefix(namespace.prefix)

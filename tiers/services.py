@@ -53,8 +53,10 @@ def user_change_tier(*, user, tier: Tier, actor, reason: str = ""):
     """Put `user` on `tier`; return the user.
 
     The user namespace's limits follow at once, because storage reads them
-    from the user's tier on every check (there is no copy to update). Keys
-    already issued keep their own limits. Sends `tiers.signals.tier_changed`
+    from the user's tier on every check (there is no copy to update), and so
+    do the limits of keys that take their tier's defaults; keys with figures
+    of their own (an approved request, an operator's edit) keep them. Sends
+    `tiers.signals.tier_changed`
     after the change commits, and only when the tier actually changed.
     """
     user_model = type(user)
