@@ -536,6 +536,39 @@ def list_multipart_uploads(prefix: str) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class MultipartUploadInfo:
+    key: str
+    upload_id: str
+    initiated: datetime | None
+
+
+def iter_multipart_uploads(prefix: str = "") -> Iterator[MultipartUploadInfo]:
+    """Every in-progress multipart upload under `prefix`, paged (1000 a call)."""
+    markers: dict[str, str] = {}
+    while True:
+        response = _call("list_multipart_uploads", Prefix=prefix, **markers)
+        for item in response.get("Uploads", []):
+            yield MultipartUploadInfo(
+                key=item["Key"],
+                upload_id=item["UploadId"],
+                initiated=item.get("Initiated"),
+            )
+
+        next_key = response.get("NextKeyMarker")
+        if not response.get("IsTruncated") or not next_key:
+            return
+        markers = {
+            "KeyMarker": next_key,
+            "UploadIdMarker": response.get("NextUploadIdMarker", ""),
+        }
+
+
+def abort_multipart_upload(key: str, upload_id: str) -> None:
+    """Abort one multipart upload, freeing its parts."""
+    _call("abort_multipart_upload", Key=key, UploadId=upload_id)
+
+
 # --- Bucket ------------------------------------------------------------------
 
 
