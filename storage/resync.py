@@ -115,7 +115,9 @@ def usage_resync(
     is missed or counted twice (PostgreSQL only; see storage.locks). Lists
     the prefix from S3 (one call per 1,000 keys), then, unless `dry_run`,
     writes the counters and `last_resynced_at`. After commit, sends
-    `usage_resynced` always and `usage_changed` when the counters changed,
+    `usage_resynced` (audited) when the counters were rewritten or a person
+    asked for the resync, so a nightly run over namespaces in step leaves no
+    trail of no-op entries, and `usage_changed` when the counters changed,
     and logs one line per drift. Raises StorageUnavailable when S3 fails,
     leaving the counters as they were.
 
@@ -179,14 +181,15 @@ def _announce(result: ResyncResult, actor) -> None:
             result.after.objects,
         )
 
-    signals.usage_resynced.send(
-        sender=Namespace,
-        namespace=result.namespace,
-        before=result.before.as_dict(),
-        after=result.after.as_dict(),
-        dry_run=result.dry_run,
-        actor=actor,
-    )
+    if result.applied or actor is not None:
+        signals.usage_resynced.send(
+            sender=Namespace,
+            namespace=result.namespace,
+            before=result.before.as_dict(),
+            after=result.after.as_dict(),
+            dry_run=result.dry_run,
+            actor=actor,
+        )
     if result.applied:
         signals.usage_changed.send(
             sender=Namespace, namespace=result.namespace, actor=actor

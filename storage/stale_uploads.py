@@ -9,8 +9,10 @@ bucket's AbortIncompleteMultipartUpload lifecycle rule where the backend
 has one, and by `manage.py abort_stale_uploads` (cron) everywhere else.
 The embedded S3 (moto) reports one fixed start time, years ago, for every
 upload, so there every upload in flight looks stale: run it against the
-embedded server only while nothing is uploading. Usage is not touched here: a failed upload releases its reservation, and
-the one a killed process held stays counted until `manage.py resync_usage`
+embedded server only while nothing is uploading.
+
+Usage is not touched here: a failed upload releases its reservation, and the
+one a killed process held stays counted until `manage.py resync_usage`
 recounts the namespace from the objects that really exist.
 """
 

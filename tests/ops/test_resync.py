@@ -77,8 +77,7 @@ def test_dry_run_changes_nothing(
     assert (namespace.bytes_used, namespace.object_count) == (99, 9)
     assert namespace.last_resynced_at is None
     assert "bytes 99 -> 5, objects 9 -> 1 (dry run, not written)" in output
-    assert [name for name, _ in captured_signals] == ["usage_resynced"]
-    assert captured_signals[0][1]["dry_run"] is True
+    assert captured_signals == []
 
 
 def test_a_namespace_in_step_sends_no_usage_changed(
@@ -92,7 +91,22 @@ def test_a_namespace_in_step_sends_no_usage_changed(
         result = usage_resync(namespace=namespace)
 
     assert result.changed is False
+    assert captured_signals == []
+
+
+def test_a_person_asking_for_a_resync_is_recorded_even_in_step(
+    user, staff_user, put, captured_signals, django_capture_on_commit_callbacks
+):
+    namespace = namespace_for_user(user)
+    put(f"{namespace.prefix}a.txt", b"12345")
+    usage_resync(namespace=namespace)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        usage_resync(namespace=namespace, dry_run=True, actor=staff_user)
+
     assert [name for name, _ in captured_signals] == ["usage_resynced"]
+    assert captured_signals[0][1]["dry_run"] is True
+    assert captured_signals[0][1]["actor"] == staff_user
 
 
 def test_users_1_and_users_10_are_counted_apart(make_namespace, put):
