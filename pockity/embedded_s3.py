@@ -2,10 +2,13 @@
 The embedded S3-compatible server behind `make run`: moto, on loopback.
 
 When S3_ENDPOINT_URL is left at its default (`http://{S3_EMBEDDED_HOST}:
-{S3_EMBEDDED_PORT}`), `manage.py runlocal` starts moto's threaded server on
-that address before serving Django, and stops it on exit. Moto keeps every
-object in process memory: a restart forgets the objects while the database
-keeps its usage counters, and `manage.py resync_usage` realigns the two.
+{S3_EMBEDDED_PORT}`), `manage.py runlocal` starts moto's server on that
+address before serving Django, and stops it on exit. It runs as a child
+process, so the bytes moto keeps in memory never show in the app's own
+memory (which stays flat while files stream through it) and the two do not
+share one interpreter lock. Moto keeps every object in memory: a restart
+forgets the objects while the database keeps its usage counters, and
+`manage.py resync_usage` realigns the two.
 """
 
 from __future__ import annotations
@@ -13,9 +16,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import subprocess
+import sys
+import time
 
 from django.conf import settings
-from moto.server import ThreadedMotoServer
+
+# How long moto may take to answer after its process starts.
+STARTUP_TIMEOUT_SECONDS = 30
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +72,7 @@ class EmbeddedS3:
     def __init__(self, host: str | None = None, port: int | None = None):
         self.host = host or settings.S3_EMBEDDED_HOST
         self.port = int(port or settings.S3_EMBEDDED_PORT)
-        self._server: ThreadedMotoServer | None = None
+        self._process: subprocess.Popen | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -80,8 +88,8 @@ class EmbeddedS3:
                 "loopback (e.g. 127.0.0.1). Set S3_ENDPOINT_URL to use a real "
                 "S3-compatible service instead."
             )
-        # ThreadedMotoServer binds in its own thread and would wait forever
-        # on a taken port, so check first.
+        # Check first: a taken port would otherwise only show as a child that
+        # exits, with a less helpful message.
         if port_in_use(self.host, self.port):
             raise EmbeddedS3Error(
                 f"Port {self.port} on {self.host} is already in use, so the embedded "
@@ -89,20 +97,51 @@ class EmbeddedS3:
                 "another port with S3_EMBEDDED_PORT=<port>."
             )
 
-        self._server = ThreadedMotoServer(
-            ip_address=self.host, port=self.port, verbose=False
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                self.host.strip("[]"),
+                "-p",
+                str(self.port),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        # moto's werkzeug logs one INFO line per S3 request; keep the
-        # console for Pockity's own requests.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
+        self._wait_until_listening()
         logger.info("Embedded S3 started endpoint=%s", self.endpoint_url)
 
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._process = None
+                raise EmbeddedS3Error(
+                    "The embedded S3 server exited at start; run "
+                    "`.venv/bin/python -m moto.server` to see why."
+                )
+            if port_in_use(self.host, self.port):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise EmbeddedS3Error(
+            f"The embedded S3 server did not listen on {self.endpoint_url} within "
+            f"{STARTUP_TIMEOUT_SECONDS} s."
+        )
+
     def stop(self) -> None:
-        if self._server is None:
+        if self._process is None:
             return
-        self._server.stop()
-        self._server = None
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
         logger.info("Embedded S3 stopped endpoint=%s", self.endpoint_url)
 
     def __enter__(self) -> EmbeddedS3:
