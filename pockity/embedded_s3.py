@@ -13,8 +13,10 @@ forgets the objects while the database keeps its usage counters, and
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +28,22 @@ from django.conf import settings
 STARTUP_TIMEOUT_SECONDS = 30
 
 logger = logging.getLogger(__name__)
+
+
+# prctl(2) option: the signal a child receives when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> None:
+    """In the child: ask Linux to stop it if the app dies without cleaning up.
+
+    Without this, a `kill -9` of the app would leave moto holding the port
+    and the next `make run` would refuse to start. Elsewhere it does nothing.
+    """
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class EmbeddedS3Error(Exception):
@@ -110,6 +128,7 @@ class EmbeddedS3:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_end_with_parent,
         )
         self._wait_until_listening()
         logger.info("Embedded S3 started endpoint=%s", self.endpoint_url)
