@@ -75,6 +75,12 @@ class ApiKey(models.Model):
         return f"apikeys/{self.access_key_id}/"
 
     @property
+    def effective_tier(self):
+        """The tier whose figures apply: the owner's current one for a key on
+        its tier's defaults, else the tier the key was made under."""
+        return self.owner.tier if self.limits_from_tier else self.tier
+
+    @property
     def effective_storage_bytes_limit(self) -> int | None:
         """The byte limit in force now (None = unlimited)."""
         if self.limits_from_tier:

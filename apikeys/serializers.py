@@ -77,7 +77,9 @@ class ApiKeyOutput(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     isActive = serializers.BooleanField(source="is_active")
     storagePath = serializers.CharField(source="prefix")
-    tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
+    tier = serializers.CharField(
+        source="effective_tier.name", allow_null=True, default=None
+    )
     # The limits in force: the owner's current tier for a key on its
     # tier's defaults.
     storageBytesLimit = serializers.IntegerField(

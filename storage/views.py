@@ -18,12 +18,12 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pockity.exceptions import Forbidden, InvalidInput, PayloadTooLarge
 from pockity.pagination import parse_bounded_int
+from pockity.parsers import BoundedJSONParser
 from storage import serializers as io
 from storage import services
 from storage.names import InvalidName
@@ -114,7 +114,7 @@ def _path_is_utf8(request) -> bool:
 
 
 class StorageView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -293,7 +293,8 @@ class FileDetailView(StorageView):
             expires_in=services.validate_expiry(raw_expiry),
             attachment=_flag(request, "download"),
         )
-        return Response(result)
+        # The URL is a bearer credential for up to seven days.
+        return Response(result, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
         operation_id="storage_file_delete",

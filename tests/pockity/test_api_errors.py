@@ -67,3 +67,26 @@ def test_json_errors_of_views_pass_through_unchanged(db):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    "body", ['{"a":' * 5000 + "1" + "}" * 5000, "[" * 100000 + "]" * 100000]
+)
+def test_json_nested_too_deeply_is_a_400(db, body):
+    response = Client().post(
+        "/api/auth/login", data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+
+
+def test_deep_json_on_an_authenticated_endpoint_is_a_400(user, client_for):
+    response = client_for(user).post(
+        "/api/storage/files/bulk-delete",
+        data="[" * 100000 + "]" * 100000,
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"

@@ -143,9 +143,11 @@ def test_download_url_fetches_the_same_bytes(tenant):
     payload = bytes(range(256)) * 40
     upload(client, payload, fileName="x.bin")
 
-    answer = client.get(file_url("x.bin")).json()
+    response = client.get(file_url("x.bin"))
+    answer = response.json()
     fetched = requests.get(answer["url"], timeout=10)
 
+    assert response["Cache-Control"] == "no-store"
     assert fetched.status_code == 200
     assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(payload).digest()
     assert answer["expiresIn"] == django_settings.PRESIGNED_URL_DEFAULT_EXPIRY

@@ -169,3 +169,15 @@ def test_the_admin_form_shows_the_tier_figures_and_saving_them_does_not_pin(
     api_key.refresh_from_db()
     assert api_key.name == "renamed"
     assert api_key.limits_from_tier is True
+
+
+def test_a_default_key_names_the_tier_its_limits_come_from(
+    owner, large, staff_user, api_key_for, client_for
+):
+    api_key, _secret = api_key_for(owner)
+
+    user_change_tier(user=owner, tier=large, actor=staff_user)
+    shown = client_for(owner).get(f"/api/apikeys/{api_key.pk}").json()
+
+    assert shown["tier"] == "Large"
+    assert shown["storageBytesLimit"] == 100 * GB
