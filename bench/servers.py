@@ -13,6 +13,8 @@ from pathlib import Path
 import boto3
 import requests
 
+from pockity.embedded_s3 import EmbeddedS3
+
 REPO = Path(__file__).resolve().parent.parent
 BUCKET = "pockity-bench"
 CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
@@ -50,21 +52,14 @@ def stop(process: subprocess.Popen) -> None:
 
 
 class Moto:
-    """moto's S3 server in its own process, so it does not share our GIL."""
+    """moto's S3 server in its own process (the one `make run` embeds)."""
 
     def __init__(self):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+        self.server = EmbeddedS3(host="127.0.0.1", port=free_port())
+        self.endpoint = self.server.endpoint_url
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1"]
-            + ["-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until_up(f"{self.endpoint}/moto-api/", self.process, what="moto")
+        self.server.start()
         self.client().create_bucket(Bucket=BUCKET)
 
     def client(self):
@@ -73,8 +68,7 @@ class Moto:
         )
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
+        self.server.stop()
 
 
 class Pockity:
