@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from datetime import timedelta
 
@@ -31,6 +30,7 @@ from apikeys.crypto import (
 )
 from apikeys.models import ApiKey
 from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
+from tiers.services import parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -336,8 +336,6 @@ def api_key_set_limits(
 
 # --- Reads for the owner's API -------------------------------------------------
 
-_NUMERIC_ID = re.compile(r"[0-9]{1,19}")
-
 KEY_STATUSES = ("active", "revoked", "expired")
 
 
@@ -378,8 +376,9 @@ def api_key_get_owned(*, owner, key_id: str) -> ApiKey:
     """
     keys = ApiKey.objects.filter(owner=owner).select_related("tier", "owner__tier")
     api_key = None
-    if _NUMERIC_ID.fullmatch(key_id) and int(key_id) <= _MAX_BIGINT:
-        api_key = keys.filter(pk=int(key_id)).first()
+    key_pk = parse_id(key_id)
+    if key_pk is not None:
+        api_key = keys.filter(pk=key_pk).first()
     elif ACCESS_KEY_PATTERN.fullmatch(key_id):
         api_key = keys.filter(access_key_id=key_id).first()
     if api_key is None:
