@@ -44,7 +44,7 @@ from billing.models import (
     SubscriptionStatus,
     WebhookEvent,
 )
-from billing.providers import get_provider
+from billing.providers import get_provider, get_webhook_provider
 from billing.providers.base import FAILED, REFUNDED, SUCCEEDED, WebhookResult
 from credits.models import EntryKind
 from credits.services import InsufficientCredits, credits_add, credits_deduct
@@ -918,9 +918,7 @@ def webhook_receive(
     changes nothing. The event row and its effects commit together, so a
     failure leaves the event unrecorded and the provider's retry applies it.
     """
-    parsed = get_provider_for_webhooks(provider).parse_webhook(
-        body=body, headers=headers
-    )
+    parsed = get_webhook_provider(provider).parse_webhook(body=body, headers=headers)
     with transaction.atomic():
         event, created = WebhookEvent.objects.get_or_create(
             provider=provider,
@@ -940,16 +938,6 @@ def webhook_receive(
         event.outcome,
     )
     return event, False
-
-
-def get_provider_for_webhooks(name: str):
-    from billing.providers import _registry
-    from billing.providers.base import ProviderUnavailable
-
-    provider = _registry().get(name)
-    if provider is None or not provider.webhooks_configured():
-        raise ProviderUnavailable(f"Webhooks from '{name}' are not configured.")
-    return provider
 
 
 def _webhook_apply(provider: str, parsed: WebhookResult) -> str:

@@ -47,6 +47,14 @@ def get_provider(name: str | None) -> PaymentProvider:
     return provider
 
 
+def get_webhook_provider(name: str) -> PaymentProvider:
+    """The provider called `name` if its webhooks are configured; else 400."""
+    provider = _registry().get(name)
+    if provider is None or not provider.webhooks_configured():
+        raise ProviderUnavailable(f"Webhooks from '{name}' are not configured.")
+    return provider
+
+
 __all__ = [
     "ConfirmResult",
     "IntentResult",
@@ -58,4 +66,5 @@ __all__ = [
     "WebhookResult",
     "available_providers",
     "get_provider",
+    "get_webhook_provider",
 ]
