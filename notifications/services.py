@@ -249,16 +249,31 @@ def quota_alerts_check(*, namespace, actor=None) -> list[dict]:
         (LimitKind.OBJECTS, namespace.object_count, limits.objects),
     )
 
+    # This runs after every upload and delete: one read of the recorded
+    # crossings, and writes only when a threshold is re-armed or newly reached.
+    recorded = set(
+        QuotaAlertState.objects.filter(namespace=namespace).values_list(
+            "limit_kind", "threshold"
+        )
+    )
+
     alerts = []
     for kind, used, limit in readings:
         reached = _crossed(used, limit)
-        QuotaAlertState.objects.filter(namespace=namespace, limit_kind=kind).exclude(
-            threshold__in=reached
-        ).delete()
+        rearmed = [
+            threshold
+            for recorded_kind, threshold in recorded
+            if recorded_kind == kind and threshold not in reached
+        ]
+        if rearmed:
+            QuotaAlertState.objects.filter(
+                namespace=namespace, limit_kind=kind, threshold__in=rearmed
+            ).delete()
         new = [
             threshold
             for threshold in reached
-            if _claim_crossing(
+            if (kind, threshold) not in recorded
+            and _claim_crossing(
                 namespace=namespace,
                 kind=kind,
                 threshold=threshold,
