@@ -152,10 +152,11 @@ def api_key_get_own_active(*, user, key_ref) -> ApiKey:
     """
     keys = ApiKey.objects.filter(owner=user)
     ref = str(key_ref).strip()
+    key_pk = parse_id(ref)
     if ref.startswith("pk_"):
         api_key = keys.filter(access_key_id=ref).first()
-    elif parse_id(ref) is not None:
-        api_key = keys.filter(pk=parse_id(ref)).first()
+    elif key_pk is not None:
+        api_key = keys.filter(pk=key_pk).first()
     else:
         api_key = None
     if api_key is None:
