@@ -30,7 +30,7 @@ from apikeys.crypto import (
 )
 from apikeys.models import ApiKey
 from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from tiers.services import parse_id
+from tiers.services import MAX_ID, parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ _DUMMY_DIGEST = secret_digest("sk_" + "0" * 43)
 INVALID_CREDENTIALS = "Invalid API key credentials."
 
 _UNSET = object()
-
-_MAX_BIGINT = 2**63 - 1
 
 
 def _failure_throttle_key(client_ip: str, access_key_id: str) -> str:
@@ -166,9 +164,9 @@ def _check_limits(**limits) -> None:
             raise InvalidInput(
                 f"{name} must be an integer or null.", details={"field": name}
             )
-        if not 0 <= value <= _MAX_BIGINT:
+        if not 0 <= value <= MAX_ID:
             raise InvalidInput(
-                f"{name} must be between 0 and {_MAX_BIGINT}.",
+                f"{name} must be between 0 and {MAX_ID}.",
                 details={"field": name, "value": str(value)},
             )
 

@@ -9,9 +9,8 @@ from django.db.models import Count
 
 from tiers.admin_decisions import DecisionAdminMixin
 from tiers.models import Tier, TierRequest
-from tiers.services import tier_request_decide
+from tiers.services import MAX_ID, tier_request_decide
 
-MAX_BIGINT = 2**63 - 1
 LIMIT_FIELDS = (
     "storage_bytes_limit",
     "object_limit",
@@ -27,7 +26,7 @@ def bound_limit_fields(form: forms.ModelForm, names) -> None:
         field = form.fields.get(name)
         if field is None:
             continue
-        field.validators.extend([MinValueValidator(0), MaxValueValidator(MAX_BIGINT)])
+        field.validators.extend([MinValueValidator(0), MaxValueValidator(MAX_ID)])
         field.widget.attrs.setdefault("min", 0)
 
 
