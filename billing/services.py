@@ -142,6 +142,18 @@ def _lock_user(user) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
+def _by_id_or_name(queryset, value, *, name_field: str):
+    """The row whose numeric id, or else whose `name_field`, is `value`."""
+    text = str(value or "").strip()
+    found = None
+    # Longer digit strings cannot be a bigint id; they may still be a name.
+    if text.isdigit() and len(text) <= 18:
+        found = queryset.filter(pk=int(text)).first()
+    if found is None and text:
+        found = queryset.filter(**{name_field: text}).first()
+    return found
+
+
 # --- plans -------------------------------------------------------------------
 
 
@@ -151,13 +163,7 @@ def plan_list_active():
 
 def plan_resolve(plan_id) -> Plan:
     """An active plan by code ("plan_free") or numeric id; 404 otherwise."""
-    plans = plan_list_active()
-    text = str(plan_id or "").strip()
-    plan = None
-    if text.isdigit() and len(text) <= 18:
-        plan = plans.filter(pk=int(text)).first()
-    if plan is None and text:
-        plan = plans.filter(code=text).first()
+    plan = _by_id_or_name(plan_list_active(), plan_id, name_field="code")
     if plan is None:
         raise NotFound("Plan not found.", details={"planId": plan_id})
     return plan
@@ -621,12 +627,7 @@ def _invoice_settle(invoice: Invoice, payment: Payment, *, actor) -> None:
 def invoice_get_for_user(*, user, invoice_id) -> Invoice:
     """The user's invoice by id or number; 404 for anyone else's."""
     invoices = Invoice.objects.filter(user=user)
-    text = str(invoice_id or "").strip()
-    invoice = None
-    if text.isdigit() and len(text) <= 18:
-        invoice = invoices.filter(pk=int(text)).first()
-    if invoice is None and text:
-        invoice = invoices.filter(number=text).first()
+    invoice = _by_id_or_name(invoices, invoice_id, name_field="number")
     if invoice is None:
         raise NotFound("Invoice not found.")
     return invoice
