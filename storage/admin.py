@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 from pockity.exceptions import PockityError
 from storage.models import Namespace, UsageSnapshot
 from storage.quota import NamespaceLimits
-from storage.services import usage_percent
+from storage.services import limits_for, usage_percent
 
 logger = logging.getLogger(__name__)
 
@@ -33,29 +33,6 @@ CHART_MAX_POINTS = 180
 CHART_WIDTH = 640
 CHART_HEIGHT = 160
 CHART_MARGIN = {"left": 70, "right": 12, "top": 14, "bottom": 28}
-
-
-def _preloaded_limits(namespace: Namespace) -> NamespaceLimits:
-    """The namespace's limits from rows the changelist already selected.
-
-    Mirrors `storage.services.namespace_limits` without its query per row;
-    the detail page uses the service itself.
-    """
-    api_key = namespace.api_key if namespace.api_key_id else None
-    if api_key is not None:
-        return NamespaceLimits(
-            storage_bytes=api_key.storage_bytes_limit,
-            objects=api_key.object_limit,
-            max_file_size=None,
-        )
-    tier = namespace.user.tier if namespace.user_id else None
-    if tier is not None:
-        return NamespaceLimits(
-            storage_bytes=tier.storage_bytes_limit,
-            objects=tier.object_limit,
-            max_file_size=tier.max_file_size_bytes,
-        )
-    return NamespaceLimits(storage_bytes=None, objects=None, max_file_size=None)
 
 
 def _percent(used: int, limit: int | None) -> str:
@@ -222,7 +199,7 @@ class NamespaceAdmin(admin.ModelAdmin):
         "api_key__access_key_id",
         "api_key__owner__email",
     )
-    list_select_related = ("user__tier", "api_key__owner", "api_key__tier")
+    list_select_related = ("user__tier", "api_key__owner__tier", "api_key__tier")
     ordering = ("prefix",)
     actions = ["resync_usage"]
     fieldsets = (
@@ -260,7 +237,11 @@ class NamespaceAdmin(admin.ModelAdmin):
     )
 
     def _limits(self, obj: Namespace) -> NamespaceLimits:
-        return _preloaded_limits(obj)
+        # The rows list_select_related loaded: no query per namespace.
+        return limits_for(
+            api_key=obj.api_key if obj.api_key_id else None,
+            user=obj.user if obj.user_id else None,
+        )
 
     @admin.display(description="owner")
     def owner(self, obj: Namespace):

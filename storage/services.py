@@ -96,44 +96,55 @@ def namespace_for_request(request) -> tuple[Namespace, ApiKey | None]:
 
 
 def namespace_limits(namespace: Namespace) -> NamespaceLimits:
-    """The limits in force now, read live from the database.
+    """The limits in force now, read live from the database (one query).
 
-    API-key namespace: a key still on its tier's defaults follows its
-    owner's current tier (byte, object and file-size limits), so a downgrade
-    lowers it at once; a key with its own figures (an approved request or an
-    operator's edit) keeps them (null means unlimited), with the max file
-    size of the key's tier, else its owner's. User namespace: the user's
-    current tier, so a tier change applies at once. A namespace whose key or
+    See `limits_for` for how they are worked out. A namespace whose key or
     user is gone has no limits left to give; it is read-only in practice
     since nobody can authenticate into it.
     """
+    api_key = None
     if namespace.api_key_id is not None:
         api_key = (
             ApiKey.objects.select_related("tier", "owner__tier")
             .filter(pk=namespace.api_key_id)
             .first()
         )
-        if api_key is not None:
-            if api_key.limits_from_tier:
-                tier = api_key.owner.tier
-            else:
-                tier = api_key.tier or api_key.owner.tier
-            return NamespaceLimits(
-                storage_bytes=api_key.effective_storage_bytes_limit,
-                objects=api_key.effective_object_limit,
-                max_file_size=tier.max_file_size_bytes if tier else None,
-            )
-    if namespace.user_id is not None:
+    user = None
+    if api_key is None and namespace.user_id is not None:
         from accounts.models import User
 
         user = User.objects.select_related("tier").filter(pk=namespace.user_id).first()
-        tier = user.tier if user else None
-        if tier is not None:
-            return NamespaceLimits(
-                storage_bytes=tier.storage_bytes_limit,
-                objects=tier.object_limit,
-                max_file_size=tier.max_file_size_bytes,
-            )
+    return limits_for(api_key=api_key, user=user)
+
+
+def limits_for(*, api_key: ApiKey | None, user=None) -> NamespaceLimits:
+    """The limits of a key's (else a user's) namespace, from loaded rows.
+
+    No query of its own when the tiers came with the rows (`api_key__tier`,
+    `api_key__owner__tier`, `user__tier`). API key: a key still on its
+    tier's defaults follows its owner's current tier (byte, object and
+    file-size limits), so a downgrade lowers it at once; a key with its own
+    figures (an approved request or an operator's edit) keeps them (null
+    means unlimited), with the max file size of the key's tier, else its
+    owner's. User: the user's current tier, so a tier change applies at once.
+    """
+    if api_key is not None:
+        if api_key.limits_from_tier:
+            tier = api_key.owner.tier
+        else:
+            tier = api_key.tier or api_key.owner.tier
+        return NamespaceLimits(
+            storage_bytes=api_key.effective_storage_bytes_limit,
+            objects=api_key.effective_object_limit,
+            max_file_size=tier.max_file_size_bytes if tier else None,
+        )
+    tier = user.tier if user is not None else None
+    if tier is not None:
+        return NamespaceLimits(
+            storage_bytes=tier.storage_bytes_limit,
+            objects=tier.object_limit,
+            max_file_size=tier.max_file_size_bytes,
+        )
     return NamespaceLimits(storage_bytes=None, objects=None, max_file_size=None)
 
 
