@@ -47,7 +47,12 @@ from billing.models import (
 from billing.providers import get_provider, get_webhook_provider
 from billing.providers.base import FAILED, REFUNDED, SUCCEEDED, WebhookResult
 from credits.models import EntryKind
-from credits.services import InsufficientCredits, credits_add, credits_deduct
+from credits.services import (
+    InsufficientCredits,
+    credits_add,
+    credits_balance_get,
+    credits_deduct,
+)
 from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -1033,8 +1038,6 @@ def payment_method_list(*, user):
 
 
 def billing_summary(*, user) -> dict:
-    from credits.services import credits_balance_get
-
     invoices = Invoice.objects.filter(user=user)
     open_invoices = invoices.filter(status=I.OPEN)
     paid = Payment.objects.filter(
