@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,9 +21,9 @@ from apikeys import signals
 from apikeys.crypto import decrypt_secret, encrypt_secret
 from apikeys.models import ApiKey, ApiKeyRequest
 from apikeys.services import api_key_create, api_key_set_limits
-from pockity.exceptions import Conflict, Forbidden, InvalidInput, NotFound
+from pockity.exceptions import Conflict, InvalidInput, NotFound
 from tiers.models import RequestStatus
-from tiers.services import parse_id
+from tiers.services import parse_id, require_verified_email
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +118,6 @@ class Overrides:
         return self == Overrides()
 
 
-def _require_verified_email(user) -> None:
-    if settings.REQUIRE_VERIFIED_EMAIL and not user.is_email_verified:
-        raise Forbidden(
-            "Verify your e-mail address before making requests.",
-            code="email_not_verified",
-        )
-
-
 def _check_figures(storage_bytes, objects) -> None:
     # The serializers bound these already; services are also called from the
     # admin and the shell, so the bounds are checked here as well.
@@ -197,7 +188,7 @@ def api_key_request_create_new_key(
     sixth pending new-key request (409). Sends `api_key_request_created` and
     e-mails staff after commit.
     """
-    _require_verified_email(user)
+    require_verified_email(user)
     _check_figures(storage_bytes, objects)
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expiresAt must be in the future.", code="validation_error")
@@ -246,7 +237,7 @@ def api_key_request_create_quota_increase(
     a partial unique index). Sends `api_key_request_created` and e-mails staff
     after commit.
     """
-    _require_verified_email(user)
+    require_verified_email(user)
     if api_key.owner_id != user.pk:
         raise NotFound("No such API key.", code="api_key_not_found")
     if storage_bytes is None and objects is None:

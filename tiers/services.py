@@ -92,7 +92,11 @@ def user_change_tier(*, user, tier: Tier, actor, reason: str = ""):
     return user
 
 
-def _require_verified_email(user) -> None:
+def require_verified_email(user) -> None:
+    """403 `email_not_verified` for an unverified user, if the setting says so.
+
+    Shared by tier and API-key requests.
+    """
     if settings.REQUIRE_VERIFIED_EMAIL and not user.is_email_verified:
         raise Forbidden(
             "Verify your e-mail address before making requests.",
@@ -131,7 +135,7 @@ def tier_request_create(*, user, tier: Tier, reason: str = "") -> TierRequest:
     """
     from notifications.emails import send_staff_email
 
-    _require_verified_email(user)
+    require_verified_email(user)
     if user.tier_id == tier.pk:
         raise Conflict(
             f"You are already on the {tier.name} tier.",
