@@ -41,6 +41,7 @@ from billing.serializers import (
     SubscriptionCreateOutput,
     SubscriptionCurrentOutput,
     SubscriptionOutput,
+    TierBriefOutput,
 )
 from pockity.exceptions import Forbidden, NotFound
 
@@ -205,16 +206,7 @@ class BillingSummaryApi(PersonApi):
             "pendingSubscription": SubscriptionOutput(pending).data
             if pending
             else None,
-            "tier": (
-                {
-                    "id": tier.pk,
-                    "name": tier.name,
-                    "storageBytesLimit": tier.storage_bytes_limit,
-                    "objectLimit": tier.object_limit,
-                }
-                if tier
-                else None
-            ),
+            "tier": TierBriefOutput(tier).data if tier else None,
             "recentInvoices": InvoiceOutput(summary["recentInvoices"], many=True).data,
             "availableProviders": available_providers(),
         }
