@@ -56,6 +56,7 @@ class PlanAdmin(admin.ModelAdmin):
     list_filter = ["active", "interval", "currency", "tier"]
     search_fields = ["code", "name"]
     ordering = ["sort_order", "id"]
+    list_select_related = ["tier"]
 
     @admin.display(description="price", ordering="price_minor")
     def price(self, plan):
@@ -337,6 +338,7 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
     list_display = ["id", "user", "provider", "kind", "brand", "last4", "is_default"]
     list_filter = ["provider", "kind", "is_default"]
     search_fields = ["user__email", "label", "provider_ref"]
+    list_select_related = ["user"]
 
 
 @admin.register(Refund)
@@ -344,6 +346,7 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = ["id", "payment", "total", "status", "reason", "actor_label"]
     list_filter = ["status", "currency"]
     search_fields = ["payment__user_email", "provider_ref", "reason"]
+    list_select_related = ["payment"]
     date_hierarchy = "created_at"
 
     @admin.display(description="amount", ordering="amount_minor")
