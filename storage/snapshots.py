@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from storage.models import Namespace, UsageSnapshot
-from storage.services import namespace_limits
+from storage.services import limits_for
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def current_period() -> date:
 
 
 def _snapshot_for(namespace: Namespace, period: date) -> UsageSnapshot:
-    limits = namespace_limits(namespace)
+    limits = limits_for(api_key=namespace.api_key, user=namespace.user)
     return UsageSnapshot(
         namespace=namespace,
         period=period,
@@ -60,9 +60,11 @@ def usage_snapshot_take(*, period: date | None = None) -> int:
     Returns the number of namespaces recorded. No S3 call, no signal.
     """
     period = period or current_period()
-    # TODO: namespace_limits reads the key or user once per namespace (one
-    # query each); fine for thousands of namespaces, worth a join beyond.
-    namespaces = Namespace.objects.order_by("pk")
+    # The key, its owner and the user come with their tiers in the same
+    # query, so the limits cost no query per namespace.
+    namespaces = Namespace.objects.select_related(
+        "api_key__tier", "api_key__owner__tier", "user__tier"
+    ).order_by("pk")
 
     count = 0
     batch: list[UsageSnapshot] = []
