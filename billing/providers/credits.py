@@ -17,10 +17,6 @@ from credits.services import credits_add, credits_deduct
 from pockity.exceptions import InvalidInput
 
 
-def credits_currency() -> str:
-    return getattr(settings, "CREDITS_CURRENCY", "USD")
-
-
 class CreditsProvider(PaymentProvider):
     name = "credits"
 
@@ -33,9 +29,9 @@ class CreditsProvider(PaymentProvider):
             raise InvalidInput(
                 "Credits cannot buy credits.", code="provider_unavailable"
             )
-        if invoice.currency != credits_currency():
+        if invoice.currency != settings.CREDITS_CURRENCY:
             raise InvalidInput(
-                f"Credits pay only invoices in {credits_currency()}.",
+                f"Credits pay only invoices in {settings.CREDITS_CURRENCY}.",
                 code="provider_unavailable",
             )
         entry, _ = credits_deduct(
