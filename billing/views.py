@@ -355,9 +355,6 @@ class _WebhookApi(APIView):
     permission_classes = [AllowAny]
     provider = ""
 
-    def post(self, request):
-        return self.receive(request)
-
     def receive(self, request):
         event, duplicate = services.webhook_receive(
             provider=self.provider, body=request.body, headers=request.headers
