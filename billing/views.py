@@ -9,7 +9,6 @@ through these views) therefore also need a JWT.
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -43,7 +42,8 @@ from billing.serializers import (
     SubscriptionOutput,
     TierBriefOutput,
 )
-from pockity.exceptions import Forbidden, NotFound
+from credits.views import resolve_target_user
+from pockity.exceptions import Forbidden
 
 STATUS_PARAM = OpenApiParameter("status", str, description="Only this status.")
 
@@ -169,13 +169,9 @@ class InvoiceApi(PersonListApi):
     def post(self, request):
         """Users buy credits (`credits`); staff may bill anyone for anything."""
         data = _parse(InvoiceCreateInput, request.data)
-        user = request.user
-        if "amount" in data or data.get("userId") not in (None, user.pk):
+        if "amount" in data or data.get("userId") not in (None, request.user.pk):
             _require_staff(request)
-        if data.get("userId") not in (None, user.pk):
-            user = get_user_model().objects.filter(pk=data["userId"]).first()
-            if user is None:
-                raise NotFound("User not found.")
+        user = resolve_target_user(request, data.get("userId"))
 
         if "credits" in data:
             invoice = services.invoice_create_credit_topup(
