@@ -79,10 +79,6 @@ def validate_name(name, *, prefix: str) -> str:
     return name
 
 
-def max_name_bytes(prefix: str) -> int:
-    return MAX_KEY_BYTES - len(prefix.encode("utf-8"))
-
-
 def key_for(name: str, *, prefix: str) -> str:
     """The S3 key of a validated name."""
     return prefix + validate_name(name, prefix=prefix)

@@ -277,14 +277,6 @@ def head_object(key: str) -> ObjectInfo | None:
     )
 
 
-def get_object_bytes(key: str) -> bytes | None:
-    """The whole object in memory: for small objects and tests only."""
-    response = _call_allow_missing("get_object", Key=key)
-    if response is None:
-        return None
-    return response["Body"].read()
-
-
 # --- Presigned URLs -----------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ from pockity.exceptions import InvalidInput, NotFound
 from storage import quota, s3, signals
 from storage.locks import namespace_change_lock, namespace_resync_lock
 from storage.models import Namespace, UsageSnapshot
-from storage.names import InvalidName, name_from_key, validate_name
+from storage.names import InvalidName, key_for, name_from_key, validate_name
 from storage.quota import NamespaceLimits
 
 logger = logging.getLogger(__name__)
@@ -552,8 +552,7 @@ def file_list(
 
 
 def _head_or_404(namespace: Namespace, name: str) -> s3.ObjectInfo:
-    key = namespace.prefix + validate_name(name, prefix=namespace.prefix)
-    info = s3.head_object(key)
+    info = s3.head_object(key_for(name, prefix=namespace.prefix))
     if info is None:
         raise NotFound(
             "No file with this name.", code="file_not_found", details={"name": name}
@@ -642,7 +641,7 @@ def file_delete(
 
     Sends `files_deleted` and `usage_changed`. A missing file changes nothing.
     """
-    key = namespace.prefix + validate_name(name, prefix=namespace.prefix)
+    key = key_for(name, prefix=namespace.prefix)
     with namespace_change_lock(namespace.pk), quota.object_lock(key):
         info = s3.head_object(key)
         if info is None:
