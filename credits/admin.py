@@ -15,6 +15,7 @@ class CreditBalanceAdmin(admin.ModelAdmin):
     list_display = ["user", "balance", "updated_at"]
     search_fields = ["user__email"]
     readonly_fields = ["user", "balance", "updated_at"]
+    list_select_related = ["user"]
     ordering = ["-balance"]
 
     def has_add_permission(self, request):
