@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from credits import services
-from credits.models import CreditBalance, CreditEntry, EntryKind
+from credits.models import CreditBalance, CreditEntry
 
 
 @admin.register(CreditBalance)
@@ -113,9 +113,6 @@ class CreditEntryAdmin(admin.ModelAdmin):
             amount=form.cleaned_data["amount"],
             actor=request.user,
             reason=form.cleaned_data.get("reason") or "Admin adjustment",
-            kind=EntryKind.GRANT
-            if form.cleaned_data["direction"] == "add"
-            else EntryKind.DEDUCT,
         )
         obj.__dict__.update(entry.__dict__)
 
