@@ -28,7 +28,13 @@ from pockity.exceptions import InvalidInput, NotFound
 from storage import quota, s3, signals
 from storage.locks import namespace_change_lock, namespace_resync_lock
 from storage.models import Namespace, UsageSnapshot
-from storage.names import InvalidName, key_for, name_from_key, validate_name
+from storage.names import (
+    MAX_KEY_BYTES,
+    InvalidName,
+    key_for,
+    name_from_key,
+    validate_name,
+)
 from storage.quota import NamespaceLimits
 
 logger = logging.getLogger(__name__)
@@ -425,10 +431,8 @@ class UploadSession:
     def _settle(self) -> None:
         """Bring the reservation to the exact final difference."""
         credit = self.existing.size if self.existing is not None else 0
-        final_delta = self.received - credit
-        surplus = self.reserved_bytes - max(final_delta, 0)
-        if final_delta < 0:
-            surplus += -final_delta
+        # A file that shrank on overwrite also gives back the difference.
+        surplus = self.reserved_bytes - (self.received - credit)
         quota.release(namespace_id=self.namespace.pk, size=surplus)
         self.reserved_bytes = self.reserved_objects = 0
         self.done = True
@@ -492,8 +496,9 @@ def validate_prefix_filter(prefix_filter: str, *, namespace: Namespace) -> str:
             "The prefix contains a control character.",
             details={"prefix": prefix_filter},
         )
-    if len((namespace.prefix + prefix_filter).encode("utf-8", "replace")) > 1024:
-        raise InvalidName("The prefix is longer than 1024 bytes.")
+    key_bytes = len((namespace.prefix + prefix_filter).encode("utf-8", "replace"))
+    if key_bytes > MAX_KEY_BYTES:
+        raise InvalidName(f"The prefix is longer than {MAX_KEY_BYTES} bytes.")
     return prefix_filter
 
 
