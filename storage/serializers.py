@@ -24,27 +24,21 @@ class StrictStringField(serializers.Field):
         return value
 
 
+def _names_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=StrictStringField(),
+        allow_empty=False,
+        max_length=MAX_BULK_DELETE_NAMES,
+        required=False,
+    )
+
+
 class BulkDeleteInput(serializers.Serializer):
     """`keys` (or the seed README's `fileNames`, or `names`): file names."""
 
-    keys = serializers.ListField(
-        child=StrictStringField(),
-        allow_empty=False,
-        max_length=MAX_BULK_DELETE_NAMES,
-        required=False,
-    )
-    fileNames = serializers.ListField(
-        child=StrictStringField(),
-        allow_empty=False,
-        max_length=MAX_BULK_DELETE_NAMES,
-        required=False,
-    )
-    names = serializers.ListField(
-        child=StrictStringField(),
-        allow_empty=False,
-        max_length=MAX_BULK_DELETE_NAMES,
-        required=False,
-    )
+    keys = _names_field()
+    fileNames = _names_field()
+    names = _names_field()
 
     def validate(self, attrs):
         given = [field for field in ("keys", "fileNames", "names") if field in attrs]
